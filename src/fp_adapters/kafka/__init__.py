@@ -1,0 +1,1 @@
+"""Kafka (confluent-kafka): idempotent producer, manual-commit consumer, topic provisioning."""

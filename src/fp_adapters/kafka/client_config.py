@@ -1,0 +1,32 @@
+"""librdkafka client settings for PLAINTEXT (local_parity) and SASL_SSL/PLAIN (managed Kafka)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fp_adapters.settings import BusSettings
+
+
+@dataclass(frozen=True)
+class BusCredentials:
+    """Resolved at start-up (from SSM for dev_min); ``repr`` never shows the secret."""
+
+    bootstrap: str
+    api_key: str | None = None
+    api_secret: str | None = None
+
+    def __repr__(self) -> str:
+        return f"BusCredentials(bootstrap={self.bootstrap!r}, api_key=***, api_secret=***)"
+
+
+def client_config(bus: BusSettings, creds: BusCredentials) -> dict[str, str | int | float | bool]:
+    conf: dict[str, str | int | float | bool] = {
+        "bootstrap.servers": creds.bootstrap.removeprefix("SASL_SSL://"),
+        "security.protocol": bus.security_protocol,
+    }
+    if bus.security_protocol == "SASL_SSL":
+        conf.update({"sasl.mechanism": bus.sasl_mechanism, "sasl.username": creds.api_key or "",
+                     "sasl.password": creds.api_secret or ""})
+        if bus.ca_file:
+            conf["ssl.ca.location"] = bus.ca_file
+    return conf

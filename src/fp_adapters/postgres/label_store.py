@@ -1,0 +1,27 @@
+"""LabelStore on Postgres: append-only label assertions."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from fp_adapters.postgres.base import PgStore
+from fp_core.labels import LabelAssertion
+
+
+class PgLabelStore(PgStore):
+    def append(self, assertions: Sequence[LabelAssertion]) -> int:
+        if not assertions:
+            return 0
+        with self.tx() as conn:
+            cur = conn.execute(
+                "INSERT INTO label_assertions (assertion_id, platform_run_id, event_id, record) "
+                "SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[]) ON CONFLICT DO NOTHING",
+                ([a.assertion_id for a in assertions], [a.subject.platform_run_id for a in assertions],
+                 [a.subject.event_id for a in assertions], [a.model_dump_json() for a in assertions]))
+            return cur.rowcount
+
+    def for_run(self, platform_run_id: str) -> list[LabelAssertion]:
+        with self.tx() as conn:
+            rows = conn.execute("SELECT record FROM label_assertions WHERE platform_run_id = %s "
+                                "ORDER BY assertion_id", (platform_run_id,)).fetchall()
+        return [LabelAssertion.model_validate_json(r[0]) for r in rows]

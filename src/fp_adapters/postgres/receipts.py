@@ -1,0 +1,81 @@
+"""ReceiptLog: receipts and publish records appended with COPY, one transaction per batch."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from fp_adapters.postgres.base import PgStore
+from fp_core.offsets import OriginOffset
+from fp_core.receipts import PublishRecord, Receipt
+
+RECEIPT_COLS = ("receipt_id, platform_run_id, scenario_run_id, event_class, event_id, event_type, outcome, "
+                "reason, detail, payload_hash, publish_state, pub_topic, pub_partition, pub_offset")
+
+
+def _receipt(row: tuple[object, ...]) -> Receipt:
+    topic, partition, offset = row[11], row[12], row[13]
+    published = (OriginOffset(topic=str(topic), partition=int(str(partition)), offset=int(str(offset)))
+                 if topic is not None else None)
+    return Receipt.model_validate({
+        "receipt_id": row[0], "platform_run_id": row[1], "scenario_run_id": row[2], "event_class": row[3],
+        "event_id": row[4], "event_type": row[5], "outcome": row[6], "reason": row[7], "detail": row[8],
+        "payload_hash": row[9], "publish_state": row[10], "published_at": published}, strict=False)
+
+
+class PgReceiptLog(PgStore):
+    def append(self, receipts: Sequence[Receipt], publishes: Sequence[PublishRecord]) -> None:
+        with self.tx() as conn, conn.cursor() as cur:
+            with cur.copy(f"COPY receipts ({RECEIPT_COLS}) FROM STDIN") as cp:
+                for r in receipts:
+                    at = r.published_at
+                    cp.write_row((r.receipt_id, r.platform_run_id, r.scenario_run_id, r.event_class, r.event_id,
+                                  r.event_type, r.outcome.value, r.reason.value if r.reason else None, r.detail,
+                                  r.payload_hash, r.publish_state.value if r.publish_state else None,
+                                  at.topic if at else None, at.partition if at else None,
+                                  at.offset if at else None))
+            if publishes:
+                with cur.copy("COPY publish_log (platform_run_id, event_class, event_id, state, pub_topic, "
+                              "pub_partition, pub_offset, error) FROM STDIN") as cp:
+                    for p in publishes:
+                        at = p.published_at
+                        cp.write_row((p.platform_run_id, p.event_class, p.event_id, p.state.value,
+                                      at.topic if at else None, at.partition if at else None,
+                                      at.offset if at else None, p.error))
+
+    def counts(self, platform_run_id: str) -> dict[str, dict[str, int]]:
+        with self.tx() as conn:
+            rows = conn.execute("SELECT event_class, outcome, count(*) FROM receipts WHERE platform_run_id = %s "
+                                "GROUP BY 1, 2 ORDER BY 1, 2", (platform_run_id,)).fetchall()
+        out: dict[str, dict[str, int]] = {}
+        for cls, outcome, n in rows:
+            out.setdefault(cls, {})[outcome] = n
+        return out
+
+    def reason_counts(self, platform_run_id: str) -> dict[str, int]:
+        with self.tx() as conn:
+            rows = conn.execute("SELECT reason, count(*) FROM receipts WHERE platform_run_id = %s "
+                                "AND reason IS NOT NULL GROUP BY 1 ORDER BY 1", (platform_run_id,)).fetchall()
+        return {r: n for r, n in rows}
+
+    def for_events(self, platform_run_id: str, event_ids: Sequence[str]) -> list[Receipt]:
+        with self.tx() as conn:
+            rows = conn.execute(f"SELECT {RECEIPT_COLS} FROM receipts WHERE platform_run_id = %s "
+                                "AND event_id = ANY(%s) ORDER BY receipt_id",
+                                (platform_run_id, list(event_ids))).fetchall()
+        return [_receipt(r) for r in rows]
+
+    def sample(self, platform_run_id: str, limit: int) -> list[Receipt]:
+        with self.tx() as conn:
+            rows = conn.execute(f"SELECT {RECEIPT_COLS} FROM receipts WHERE platform_run_id = %s "
+                                "ORDER BY receipt_id LIMIT %s", (platform_run_id, limit)).fetchall()
+        return [_receipt(r) for r in rows]
+
+    def unresolved_publishes(self, platform_run_id: str) -> int:
+        sql = """
+        SELECT count(*) FROM admission_index a WHERE a.platform_run_id = %s AND NOT EXISTS (
+          SELECT 1 FROM publish_log p WHERE p.platform_run_id = a.platform_run_id
+            AND p.event_class = a.event_class AND p.event_id = a.event_id AND p.state = 'PUBLISHED')
+        """
+        with self.tx() as conn:
+            row = conn.execute(sql, (platform_run_id,)).fetchone()
+        return int(row[0]) if row else 0

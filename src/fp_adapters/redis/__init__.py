@@ -1,0 +1,1 @@
+"""Redis (redis-py): the join plane (CSFB) and online counters (OFP), pipelined."""

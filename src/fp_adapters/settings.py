@@ -1,0 +1,110 @@
+"""Typed settings per environment: ``config/<env>.yaml`` overlaid by ``FP_*`` environment variables."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    YamlConfigSettingsSource,
+)
+
+from fp_core.errors import ConfigError
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class BusSettings(_Section):
+    bootstrap: str = ""
+    security_protocol: Literal["PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    sasl_mechanism: Literal["PLAIN"] = "PLAIN"
+    ca_file: str | None = None
+    credentials_ssm_prefix: str | None = Field(
+        default=None, description="SSM path holding bootstrap, api_key and api_secret (SecureString)")
+    topic_prefix: str = ""
+    linger_ms: int = 20
+    delivery_timeout_s: float = 60.0
+
+
+class ObjectStoreSettings(_Section):
+    endpoint_url: str | None = None
+    region: str = "eu-west-2"
+    buckets: dict[str, str] = Field(description="top-level prefix (oracle, archive, quarantine, evidence) -> bucket")
+
+
+class PostgresSettings(_Section):
+    dsn: str
+
+
+class RedisSettings(_Section):
+    url: str
+    context_ttl_s: int = 7 * 86_400
+
+
+class AwsSettings(_Section):
+    endpoint_url: str | None = None
+    region: str = "eu-west-2"
+    emulator_credentials: bool = Field(
+        default=False, description="use fixed non-secret credentials (only for an emulator endpoint)")
+
+
+class DynamoSettings(_Section):
+    quarantine_table: str = "quarantine_index"
+
+
+class Settings(BaseSettings):
+    """The whole configuration of one environment. Unknown keys are errors naming the key."""
+
+    model_config = SettingsConfigDict(env_prefix="FP_", env_nested_delimiter="__", extra="forbid", frozen=True)
+
+    env: str
+    bus: BusSettings
+    objects: ObjectStoreSettings
+    postgres: PostgresSettings
+    redis: RedisSettings
+    aws: AwsSettings = AwsSettings()
+    quarantine_index: Literal["postgres", "dynamodb"] = "postgres"
+    dynamodb: DynamoSettings = DynamoSettings()
+
+
+def config_dir() -> Path:
+    return Path(os.environ.get("FP_CONFIG_DIR", REPO_ROOT / "config"))
+
+
+def known_envs() -> list[str]:
+    return sorted(p.stem for p in config_dir().glob("*.yaml"))
+
+
+def load_settings(env: str) -> Settings:
+    """Settings for ``env``; an unknown environment fails with the list of valid ones."""
+    path = config_dir() / f"{env}.yaml"
+    if not path.is_file():
+        raise ConfigError(f"unknown environment {env!r}; valid: {known_envs()}")
+
+    class EnvSettings(Settings):
+        model_config = SettingsConfigDict(yaml_file=path)
+
+        @classmethod
+        def settings_customise_sources(
+            cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+            env_settings: PydanticBaseSettingsSource, dotenv_settings: PydanticBaseSettingsSource,
+            file_secret_settings: PydanticBaseSettingsSource,
+        ) -> tuple[PydanticBaseSettingsSource, ...]:
+            return (init_settings, env_settings, YamlConfigSettingsSource(settings_cls))
+
+    try:
+        settings = EnvSettings()
+    except ValueError as exc:
+        raise ConfigError(f"{path.name}: {exc}") from exc
+    if settings.env != env:
+        raise ConfigError(f"{path.name}: env is {settings.env!r}, expected {env!r}")
+    return settings

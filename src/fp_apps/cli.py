@@ -1,0 +1,168 @@
+"""``fp``: the operator CLI (substrate, run, evidence)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from fp_adapters.s3.object_store import S3ObjectStore
+from fp_apps.wiring import component_versions, git_sha, platform
+from fp_core.errors import ConfigError, NotFound
+from fp_core.evidence import bundle_prefix, verify_bundle
+from fp_core.identity import derive_id
+from fp_core.run_config import DRILLS, RunConfig
+from fp_core.services.run import RunWorkflow
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="fraud-platform operator CLI")
+substrate_app = typer.Typer(no_args_is_help=True, help="The local_parity substrate (Kafka, Postgres, Redis, moto).")
+evidence_app = typer.Typer(no_args_is_help=True, help="Evidence bundles.")
+app.add_typer(substrate_app, name="substrate")
+app.add_typer(evidence_app, name="evidence")
+err = Console(stderr=True)
+
+EnvOpt = Annotated[str, typer.Option("--env", envvar="FP_ENV", help="environment: local_parity | dev_min")]
+
+
+def emit(payload: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(payload, sort_keys=True))
+
+
+@substrate_app.command("up")
+def substrate_up(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Start (idempotently), health-check with real round trips, and provision the substrate."""
+    from fp_ops import substrate
+
+    try:
+        timings = substrate.up()
+    except substrate.SubstrateError as exc:
+        err.print(f"[red]substrate up failed:[/red] {exc}")
+        raise typer.Exit(1) from exc
+    for row in substrate.status():
+        err.print(f"  {row['service']:<9} running={row['running']}  {row['address']}")
+    err.print(f"substrate up in {timings['total']:.1f}s")
+    emit({"status": "up", "timings_s": timings}, as_json)
+
+
+@substrate_app.command("down")
+def substrate_down() -> None:
+    """Stop only what `up` started (pid files); data stays under .substrate/."""
+    from fp_ops import substrate
+
+    err.print(f"stopped: {', '.join(substrate.down())}")
+
+
+@substrate_app.command("status")
+def substrate_status(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    from fp_ops import substrate
+
+    rows = substrate.status()
+    for row in rows:
+        err.print(f"  {row['service']:<9} running={row['running']!s:<5}  {row['address']}  log={row['log']}")
+    emit({"services": rows}, as_json)
+
+
+def parse_drills(drill: list[str]) -> tuple[str, ...]:
+    if "all" in drill:
+        return DRILLS
+    unknown = sorted(set(drill) - set(DRILLS))
+    if unknown:
+        raise typer.BadParameter(f"unknown drill(s) {unknown}; valid: {list(DRILLS)} or all", param_hint="--drill")
+    return tuple(dict.fromkeys(drill))
+
+
+@app.command("run")
+def run(
+    env: EnvOpt = "local_parity",
+    events: Annotated[int, typer.Option(help="events in the world's stream_view")] = 20_000,
+    seed: Annotated[int, typer.Option(help="world seed")] = 7,
+    drill: Annotated[list[str] | None, typer.Option("--drill", help="drill name, repeatable, or 'all'")] = None,
+    run_id: Annotated[str | None, typer.Option("--run-id", help="platform_run_id (default: time-based)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="last stdout line is a JSON summary")] = False,
+) -> None:
+    """Run the whole workflow: oracle -> SR -> WSP -> IG -> RTDL -> CM/LS -> archive -> evidence bundle."""
+    drills = parse_drills(drill or [])
+    try:
+        config = RunConfig(env=env, seed=seed, events=events, drills=drills)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    platform_run_id = run_id or "pr-" + datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + derive_id(
+        "run", seed, events, datetime.now(UTC).isoformat())[:6]
+    try:
+        with platform(env) as (container, ports):
+            objects: S3ObjectStore = container.objects()
+            workflow = RunWorkflow(ports, evidence_uri=objects.uri, git_sha=git_sha(),
+                                   component_versions=component_versions(),
+                                   progress=lambda stage: err.print(f"  [cyan]stage[/cyan] {stage}"))
+            err.print(f"run [bold]{platform_run_id}[/bold] env={env} events={events} seed={seed} "
+                      f"drills={list(drills) or 'none'}")
+            result = workflow.run(config, platform_run_id)
+    except ConfigError as exc:
+        err.print(f"[red]config error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    summary = result.summary
+    if result.status == "FAILED":
+        err.print(f"[red]run FAILED[/red] at stage {summary.get('failure_stage')}: {summary.get('reason')}")
+    else:
+        counts = summary["counts"]
+        err.print(f"[green]{result.status}[/green]: sent {counts['sent']}, receipts {counts['ingress']}, "
+                  f"decisions {counts['decisions']} ({counts['degraded']} degraded)")
+        for name, ok in summary["drills"].items():
+            err.print(f"  drill {name:<17} {'[green]passed[/green]' if ok else '[red]FAILED[/red]'}")
+        err.print(f"  rates (events/s): {summary['rates_per_s']}")
+    err.print(f"evidence bundle: [bold]{result.evidence_uri}[/bold]")
+    emit({"platform_run_id": result.platform_run_id, "scenario_run_id": result.scenario_run_id,
+          "status": result.status, "evidence_uri": result.evidence_uri,
+          "rates_per_s": summary.get("rates_per_s", {})}, as_json)
+    if result.status != "COMPLETED":
+        raise typer.Exit(1)
+
+
+def _bundle(env: str, platform_run_id: str) -> dict[str, bytes]:
+    with platform(env) as (container, _ports):
+        objects: S3ObjectStore = container.objects()
+        prefix = bundle_prefix(platform_run_id) + "/"
+        keys = objects.list(prefix)
+        if not keys:
+            raise NotFound(f"no evidence bundle under {objects.uri(prefix)}")
+        return {k.removeprefix(prefix): objects.get(k) for k in keys}
+
+
+@evidence_app.command("pull")
+def evidence_pull(platform_run_id: str, to: Annotated[Path, typer.Option("--to")], env: EnvOpt = "local_parity"
+                  ) -> None:
+    """Copy a run's bundle into DIR/<platform_run_id>/."""
+    files = _bundle(env, platform_run_id)
+    for name, data in files.items():
+        path = to / platform_run_id / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    err.print(f"pulled {len(files)} files to {to / platform_run_id}")
+
+
+@evidence_app.command("verify")
+def evidence_verify(platform_run_id: str, env: EnvOpt = "local_parity",
+                    as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Check a bundle is complete and internally consistent."""
+    problems = verify_bundle(_bundle(env, platform_run_id))
+    for p in problems:
+        err.print(f"[red]problem:[/red] {p}")
+    if not problems:
+        err.print(f"[green]bundle {platform_run_id} complete and consistent[/green]")
+    emit({"platform_run_id": platform_run_id, "ok": not problems, "problems": problems}, as_json)
+    if problems:
+        raise typer.Exit(1)
+
+
+def main() -> None:
+    try:
+        app()
+    except NotFound as exc:
+        err.print(f"[red]not found:[/red] {exc}")
+        sys.exit(1)

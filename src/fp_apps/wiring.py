@@ -1,0 +1,44 @@
+"""What every entrypoint shares: logging set-up, the container for ``--env``, run metadata."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+from importlib import metadata
+
+from fp_adapters.containers import PlatformContainer, build_container
+from fp_adapters.logging import configure
+from fp_adapters.settings import REPO_ROOT
+from fp_core.services.run import PortSet
+
+
+@contextmanager
+def platform(env: str, log_level: str = "WARNING") -> Iterator[tuple[PlatformContainer, PortSet]]:
+    """Build and start the env's container; shut its resources down (flush producer) on exit."""
+    configure(log_level)
+    container = build_container(env)
+    container.init_resources()
+    try:
+        yield container, container.port_set()
+    finally:
+        container.shutdown_resources()
+
+
+def git_sha() -> str:
+    try:
+        out = subprocess.run(["git", "-C", str(REPO_ROOT), "rev-parse", "HEAD"], capture_output=True, text=True,
+                             timeout=5)
+        return out.stdout.strip() or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def component_versions() -> dict[str, str]:
+    out = {"fraud-platform": metadata.version("fraud-platform")}
+    for dist in ("confluent-kafka", "psycopg", "redis", "boto3", "pydantic"):
+        try:
+            out[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            out[dist] = "absent"
+    return out

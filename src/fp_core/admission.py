@@ -1,0 +1,141 @@
+"""The admission law (seed 7.1): screen each event, then judge it against the dedupe tuple.
+
+The dedupe tuple is exactly ``(platform_run_id, event_class, event_id)``. The first sighting of a
+tuple is ADMIT and is never overwritten; the same tuple with the same ``payload_hash`` is DUPLICATE;
+with a different hash it is ANOMALY (quarantined). Invalid, foreign-run and unknown-type events are
+QUARANTINE with a reason from the closed set.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import NamedTuple
+
+from pydantic import BaseModel, ValidationError
+
+from fp_core.canonical import sha256_hex
+from fp_core.envelope import EventEnvelope
+from fp_core.event_class import PAYLOAD_SCHEMAS, EventClass, resolve_event_class
+from fp_core.identity import DedupeKey, payload_hash
+from fp_core.pins import ContextPins
+from fp_core.receipts import UNCLASSIFIED, AdmissionOutcome, QuarantineReason
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """An event that passed screening and awaits judgement against the admission index."""
+
+    envelope: EventEnvelope
+    event_class: EventClass
+    key: DedupeKey
+    payload_hash: str
+    raw: bytes
+    partition_key: str
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """An event screening refused; it becomes a QUARANTINE receipt and a quarantine record."""
+
+    reason: QuarantineReason
+    detail: str
+    event_class: str
+    event_id: str
+    event_type: str
+    payload_hash: str
+    raw: bytes
+
+
+class Claim(NamedTuple):
+    """What the admission index says of a tuple: the first admitted hash, whether this call made
+    the claim, and whether the first admission is known to be on the bus."""
+
+    first_payload_hash: str
+    claimed_now: bool
+    published: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    candidate: Candidate
+    outcome: AdmissionOutcome
+    reason: QuarantineReason | None
+    publish: bool
+
+
+def describe_validation_error(exc: ValidationError, prefix: str = "") -> str:
+    """Compact, field-naming description of a validation failure (first three problems)."""
+    parts = []
+    for err in exc.errors()[:3]:
+        loc = ".".join(str(p) for p in err["loc"]) or "<root>"
+        parts.append(f"{prefix}{loc}: {err['msg']}")
+    return "; ".join(parts)
+
+
+def screen(raw: bytes, expected: ContextPins, class_map: Mapping[str, EventClass]) -> Candidate | Rejection:
+    """Validate envelope, pins, class and payload schema. Never raises on bad input."""
+    raw_hash = sha256_hex(raw)
+    try:
+        env = EventEnvelope.model_validate_json(raw)
+    except ValidationError as exc:
+        return Rejection(QuarantineReason.INVALID_ENVELOPE, describe_validation_error(exc),
+                         UNCLASSIFIED, raw_hash[:32], "", raw_hash, raw)
+    p_hash = payload_hash(env.payload)
+    cls = resolve_event_class(env.event_type, class_map)
+    class_name = cls.name if cls else UNCLASSIFIED
+    if env.pins.platform_run_id != expected.platform_run_id:
+        return Rejection(QuarantineReason.FOREIGN_RUN,
+                         f"pins.platform_run_id: {env.pins.platform_run_id} is not this run",
+                         class_name, env.event_id, env.event_type, p_hash, raw)
+    mismatched = expected.foreign_fields(env.pins)
+    if mismatched:
+        return Rejection(QuarantineReason.PIN_MISMATCH,
+                         "pins differ from the run's: " + ", ".join(f"pins.{f}" for f in mismatched),
+                         class_name, env.event_id, env.event_type, p_hash, raw)
+    if cls is None:
+        return Rejection(QuarantineReason.UNKNOWN_EVENT_TYPE,
+                         f"event_type: {env.event_type!r} is not in the pinned class map",
+                         UNCLASSIFIED, env.event_id, env.event_type, p_hash, raw)
+    schema: type[BaseModel] = PAYLOAD_SCHEMAS[cls.payload_schema]
+    try:
+        schema.model_validate(env.payload, strict=False)
+    except ValidationError as exc:
+        return Rejection(QuarantineReason.INVALID_PAYLOAD, describe_validation_error(exc, "payload."),
+                         cls.name, env.event_id, env.event_type, p_hash, raw)
+    key = DedupeKey(env.pins.platform_run_id, cls.name, env.event_id)
+    return Candidate(env, cls, key, p_hash, raw, str(env.payload["merchant_id"]))
+
+
+def first_sightings(candidates: Sequence[Candidate]) -> dict[DedupeKey, str]:
+    """The hash each tuple is first seen with in this batch: what IG asks the index to claim."""
+    firsts: dict[DedupeKey, str] = {}
+    for c in candidates:
+        firsts.setdefault(c.key, c.payload_hash)
+    return firsts
+
+
+def judge(candidates: Sequence[Candidate], claims: Mapping[DedupeKey, Claim]) -> list[Verdict]:
+    """Judge a batch in order, given the index's answer for each tuple's first sighting.
+
+    ``publish`` is set for every ADMIT, and for the first DUPLICATE of a tuple whose first admission
+    is not known to be on the bus (an idempotent re-publish resolves ambiguity).
+    """
+    verdicts: list[Verdict] = []
+    seen: set[DedupeKey] = set()
+    scheduled: set[DedupeKey] = set()
+    for c in candidates:
+        claim = claims[c.key]
+        first_in_batch = c.key not in seen
+        seen.add(c.key)
+        if first_in_batch and claim.claimed_now:
+            verdicts.append(Verdict(c, AdmissionOutcome.ADMIT, None, True))
+            scheduled.add(c.key)
+        elif c.payload_hash == claim.first_payload_hash:
+            republish = not claim.published and c.key not in scheduled
+            if republish:
+                scheduled.add(c.key)
+            verdicts.append(Verdict(c, AdmissionOutcome.DUPLICATE, None, republish))
+        else:
+            verdicts.append(Verdict(c, AdmissionOutcome.ANOMALY, QuarantineReason.PAYLOAD_HASH_MISMATCH, False))
+    return verdicts

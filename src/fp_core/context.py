@@ -1,0 +1,25 @@
+"""Context items: what the join plane (CSFB) holds for one run, with the offsets they came from."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from fp_core.model import FrozenModel
+from fp_core.offsets import OriginOffset
+
+
+class ContextKind(StrEnum):
+    ARRIVAL = "arrival"
+    ENTITIES = "entities"
+    FLOW_ANCHOR = "flow_anchor"
+
+
+class ContextItem(FrozenModel):
+    """One admitted context event as the join plane stores it, keyed by ``(kind, key)``."""
+
+    kind: ContextKind
+    key: str
+    ts_ms: int
+    payload: dict[str, Any]
+    origin: OriginOffset

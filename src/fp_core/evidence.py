@@ -1,0 +1,166 @@
+"""The evidence bundle (seed 11.4): its documents, its file list, and the check of its consistency."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from fp_core.model import FrozenModel
+from fp_core.offsets import OffsetRange
+from fp_core.reconciliation import Reconciliation
+
+EVIDENCE_PREFIX = "evidence/runs"
+
+CORE_FILES: tuple[str, ...] = (
+    "run.json",
+    "ingress/receipt_summary.json",
+    "decisions/dla_summary.json",
+    "replay/offset_ranges.json",
+    "obs/metrics.json",
+    "obs/anomalies.json",
+    "obs/reconciliation.json",
+)
+COMPLETION_FILE = "run_completed.json"
+FAILURE_FILE = "run_failed.json"
+WALL_CLOCK_FIELDS = frozenset({"started_at", "ended_at", "durations_s", "rates_per_s", "git_sha",
+                               "wall_clock"})
+
+
+def bundle_prefix(platform_run_id: str) -> str:
+    return f"{EVIDENCE_PREFIX}/{platform_run_id}"
+
+
+def drill_file(drill_id: str) -> str:
+    return f"drills/{drill_id}.json"
+
+
+class RunHeader(FrozenModel):
+    platform_run_id: str
+    scenario_run_id: str
+    env: str
+    started_at: str
+    ended_at: str | None
+    config: dict[str, Any]
+    config_digest: str
+    pins: dict[str, Any]
+    git_sha: str
+    component_versions: dict[str, str]
+
+
+class ReceiptSummary(FrozenModel):
+    platform_run_id: str
+    counts: dict[str, int]
+    by_event_class: dict[str, dict[str, int]]
+    top_reasons: list[dict[str, Any]]
+    sample: list[dict[str, Any]]
+
+
+class DlaSummary(FrozenModel):
+    platform_run_id: str
+    decisions: int
+    action_intents: int
+    action_outcomes: int
+    actions: dict[str, int]
+    degrade_by_reason: dict[str, int]
+    degraded_decisions: int
+    decision_digest: str
+    cases: int
+    case_timeline_events: int
+    label_assertions: int
+    sample: list[dict[str, Any]]
+
+
+class OffsetRangesDoc(FrozenModel):
+    platform_run_id: str
+    consumer_group: str
+    ranges: tuple[OffsetRange, ...]
+    archive_objects: list[str]
+
+
+class AnomalySummary(FrozenModel):
+    platform_run_id: str
+    duplicates: int
+    payload_hash_mismatches: int
+    quarantined: int
+    quarantine_reasons: dict[str, int]
+    join_miss_degrades: int
+    late_context_arrivals: int
+    ambiguous_publishes: int
+
+
+class ReconciliationDoc(FrozenModel):
+    platform_run_id: str
+    ingress: Reconciliation
+    traffic_admitted: int
+    decisions: int
+    every_admitted_txn_decided: bool
+    duplicate_action_outcomes: int
+
+
+class RunCompleted(FrozenModel):
+    platform_run_id: str
+    status: str
+    files: list[str]
+    drills_passed: bool
+    conformance_attached: bool = False
+
+
+class RunFailed(FrozenModel):
+    platform_run_id: str
+    status: str
+    failure_stage: str
+    reason: str
+    partial_counts: dict[str, Any]
+    offsets_consumed: list[dict[str, Any]]
+
+
+def strip_wall_clock(doc: Any) -> Any:
+    """The document without wall-clock fields: what must be byte-identical across equal runs."""
+    if isinstance(doc, dict):
+        return {k: strip_wall_clock(v) for k, v in doc.items() if k not in WALL_CLOCK_FIELDS}
+    if isinstance(doc, list):
+        return [strip_wall_clock(v) for v in doc]
+    return doc
+
+
+def verify_bundle(files: Mapping[str, bytes]) -> list[str]:
+    """Problems with a bundle (empty list = complete and consistent). Keys are paths in the bundle."""
+    problems = [f"missing {name}" for name in CORE_FILES if name not in files]
+    if COMPLETION_FILE not in files:
+        problems.append(f"missing {COMPLETION_FILE}" + (" (run failed)" if FAILURE_FILE in files else ""))
+    if problems:
+        return problems
+    docs = {name: json.loads(files[name]) for name in files if name.endswith(".json")}
+    run = docs["run.json"]
+    for name, doc in docs.items():
+        if isinstance(doc, dict) and doc.get("platform_run_id", run["platform_run_id"]) != run["platform_run_id"]:
+            problems.append(f"{name}: platform_run_id differs from run.json")
+    completed = RunCompleted.model_validate(docs[COMPLETION_FILE], strict=False)
+    listed = set(completed.files)
+    present = set(files) - {COMPLETION_FILE}
+    if listed != present:
+        problems.append(f"run_completed.json lists {sorted(listed ^ present)} differently from the bundle")
+    recon = ReconciliationDoc.model_validate(docs["obs/reconciliation.json"], strict=False)
+    receipts = ReceiptSummary.model_validate(docs["ingress/receipt_summary.json"], strict=False)
+    if recon.ingress.emitted_total != sum(receipts.counts.values()):
+        problems.append("reconciliation emitted_total != receipt counts")
+    if not recon.ingress.balanced:
+        problems.append("ingress reconciliation is not balanced")
+    dla = DlaSummary.model_validate(docs["decisions/dla_summary.json"], strict=False)
+    if dla.decisions != recon.decisions or receipts.counts.get("ADMIT", 0) < dla.decisions:
+        problems.append("decision counts disagree between dla_summary and reconciliation")
+    if not recon.every_admitted_txn_decided:
+        problems.append("not every admitted transaction has exactly one decision")
+    if recon.duplicate_action_outcomes:
+        problems.append(f"{recon.duplicate_action_outcomes} duplicate action outcomes")
+    drills = [n for n in docs if n.startswith("drills/")]
+    failed = [n for n in drills if not docs[n].get("passed")]
+    if failed:
+        problems.append(f"drills failed: {failed}")
+    if completed.drills_passed != (not failed):
+        problems.append("run_completed.drills_passed disagrees with drill records")
+    ranges = OffsetRangesDoc.model_validate(docs["replay/offset_ranges.json"], strict=False)
+    if dla.decisions and not ranges.ranges:
+        problems.append("decisions exist but no replay offset ranges were recorded")
+    return problems

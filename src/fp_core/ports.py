@@ -1,0 +1,229 @@
+"""Ports: every capability the services need from a substrate, with the contract each must keep.
+
+Adapters implement these; the conformance suite checks exactly these contracts on every environment.
+All batch methods make one round trip per call where the substrate allows it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from fp_core.admission import Claim
+from fp_core.cases import CaseTimelineEvent
+from fp_core.context import ContextItem, ContextKind
+from fp_core.decisions import ActionIntent, ActionOutcome, AuditRecord
+from fp_core.identity import DedupeKey
+from fp_core.labels import LabelAssertion
+from fp_core.offsets import OffsetRange, OriginOffset
+from fp_core.receipts import PublishRecord, QuarantineRecord, Receipt
+
+TopicPartition = tuple[str, int]
+
+
+class Clock(Protocol):
+    def now_ms(self) -> int:
+        """Wall-clock epoch milliseconds (evidence timestamps only, never decisions)."""
+        ...
+
+    def monotonic(self) -> float:
+        """Seconds from an arbitrary origin, for durations."""
+        ...
+
+    def sleep(self, seconds: float) -> None: ...
+
+
+class Log(Protocol):
+    """Structured log sink; fields carry run ids, never secrets."""
+
+    def info(self, event: str, **fields: Any) -> Any: ...
+
+    def warning(self, event: str, **fields: Any) -> Any: ...
+
+
+class ObjectStore(Protocol):
+    """Keys are paths under the environment's bucket map (``oracle/``, ``archive/``, ``quarantine/``,
+    ``evidence/``). ``put`` with ``overwrite=False`` is write-once: an existing key raises ObjectExists
+    and is left untouched (checked by the store, not by a prior read)."""
+
+    def put(self, key: str, data: bytes, *, overwrite: bool = False) -> None: ...
+
+    def get(self, key: str) -> bytes:
+        """Raises NotFound for a missing key."""
+        ...
+
+    def exists(self, key: str) -> bool: ...
+
+    def list(self, prefix: str) -> list[str]:
+        """All keys under ``prefix``, sorted."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class OutboundMessage:
+    topic: str
+    key: bytes
+    value: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """The settled fate of one produced message: ``origin`` when the broker acknowledged it,
+    otherwise ``error`` (the publish is then ambiguous, never assumed failed)."""
+
+    origin: OriginOffset | None
+    error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class BusRecord:
+    origin: OriginOffset
+    key: bytes | None
+    value: bytes
+
+
+class BusProducer(Protocol):
+    """Idempotent producer with acks=all; delivery reports are surfaced, never swallowed."""
+
+    def publish(self, messages: Sequence[OutboundMessage]) -> list[Delivery]:
+        """Produce all asynchronously, wait for every delivery report (bounded), return them in order."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class BusConsumer(Protocol):
+    """Auto-commit is off: offsets advance only through ``commit``, which the caller invokes after the
+    writes that depend on the records are durable."""
+
+    def assign(self, positions: Mapping[TopicPartition, int]) -> None:
+        """Read exactly these partitions starting at these offsets."""
+        ...
+
+    def poll_batch(self, max_records: int, timeout_s: float) -> list[BusRecord]: ...
+
+    def commit(self, next_offsets: Mapping[TopicPartition, int]) -> None:
+        """Synchronously commit ``next_offsets`` (last consumed + 1) for the consumer group."""
+        ...
+
+    def committed(self, partitions: Sequence[TopicPartition]) -> dict[TopicPartition, int | None]: ...
+
+    def end_offsets(self, topics: Sequence[str]) -> dict[TopicPartition, int]:
+        """High watermark (next offset to be written) of every partition of ``topics``."""
+        ...
+
+    def pause(self, partitions: Sequence[TopicPartition]) -> None: ...
+
+    def resume(self, partitions: Sequence[TopicPartition]) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class AdmissionIndex(Protocol):
+    """First writer wins on the dedupe tuple, atomically, even across concurrent IG instances.
+    A claimed tuple's hash is never overwritten."""
+
+    def claim(self, firsts: Mapping[DedupeKey, str]) -> dict[DedupeKey, Claim]: ...
+
+    def first_hashes(self, keys: Sequence[DedupeKey]) -> dict[DedupeKey, str]: ...
+
+
+class ReceiptLog(Protocol):
+    """Append-only: receipts and publish records are inserted, never updated or deleted (the store
+    rejects it with AppendOnlyViolation)."""
+
+    def append(self, receipts: Sequence[Receipt], publishes: Sequence[PublishRecord]) -> None: ...
+
+    def counts(self, platform_run_id: str) -> dict[str, dict[str, int]]:
+        """``{event_class: {outcome: n}}``."""
+        ...
+
+    def reason_counts(self, platform_run_id: str) -> dict[str, int]: ...
+
+    def for_events(self, platform_run_id: str, event_ids: Sequence[str]) -> list[Receipt]: ...
+
+    def sample(self, platform_run_id: str, limit: int) -> list[Receipt]: ...
+
+    def unresolved_publishes(self, platform_run_id: str) -> int:
+        """Admitted tuples whose latest publish record is not PUBLISHED."""
+        ...
+
+
+class QuarantineIndex(Protocol):
+    """Keyed by dedupe tuple + reason; a recorded entry is never overwritten."""
+
+    def record(self, entries: Sequence[QuarantineRecord]) -> None: ...
+
+    def for_run(self, platform_run_id: str) -> list[QuarantineRecord]: ...
+
+
+class JoinStore(Protocol):
+    """CSFB + OFP: context items per run, and event-time counters over card sightings."""
+
+    def put(self, platform_run_id: str, items: Sequence[ContextItem]) -> None:
+        """Store items (last write per ``(kind, key)`` wins) and count entity sightings, pipelined."""
+        ...
+
+    def get(self, platform_run_id: str, wanted: Sequence[tuple[ContextKind, str]]
+            ) -> dict[tuple[ContextKind, str], ContextItem]: ...
+
+    def card_velocity(self, platform_run_id: str, probes: Sequence[tuple[str, int]], window_ms: int) -> list[int]:
+        """For each ``(card_id, ts_ms)``: sightings with ``ts_ms - window_ms <= t < ts_ms``."""
+        ...
+
+
+class AuditLog(Protocol):
+    """DLA: append-only; appending an ``audit_id`` already present is a no-op (idempotent replay)."""
+
+    def append(self, records: Sequence[AuditRecord]) -> int: ...
+
+    def scan(self, platform_run_id: str) -> Iterator[AuditRecord]:
+        """Every record of the run ordered by ``audit_id``, streamed (memory flat in run size)."""
+        ...
+
+    def for_events(self, platform_run_id: str, event_ids: Sequence[str]) -> list[AuditRecord]: ...
+
+
+class ActionLog(Protocol):
+    """AL: executes each idempotency key at most once; returns outcomes only for newly executed ones."""
+
+    def execute(self, intents: Sequence[ActionIntent]) -> list[ActionOutcome]: ...
+
+    def outcome_counts(self, platform_run_id: str) -> dict[str, int]:
+        """``{"intents": n, "outcomes": n, "duplicate_outcomes": n}``."""
+        ...
+
+
+class CaseStore(Protocol):
+    """Append-only case timelines; an event id already present is a no-op."""
+
+    def append(self, events: Sequence[CaseTimelineEvent]) -> int: ...
+
+    def timeline(self, case_id: str) -> list[CaseTimelineEvent]: ...
+
+    def counts(self, platform_run_id: str) -> tuple[int, int]:
+        """``(cases, timeline events)`` of the run."""
+        ...
+
+
+class LabelStore(Protocol):
+    """Append-only label assertions; an assertion id already present is a no-op."""
+
+    def append(self, assertions: Sequence[LabelAssertion]) -> int: ...
+
+    def for_run(self, platform_run_id: str) -> list[LabelAssertion]: ...
+
+
+class CheckpointLog(Protocol):
+    """Consumed offset ranges per run and consumer group, appended after the dependent writes."""
+
+    def record(self, platform_run_id: str, consumer_group: str, ranges: Sequence[OffsetRange]) -> None: ...
+
+    def ranges(self, platform_run_id: str, consumer_group: str) -> list[OffsetRange]: ...
+
+
+class SecretStore(Protocol):
+    def get(self, name: str) -> str:
+        """The secret's value; raises NotFound. Callers must never log it."""
+        ...

@@ -1,0 +1,82 @@
+"""Receipts: IG's append-only evidence of what it decided for every event it was handed."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from fp_core.model import FrozenModel
+from fp_core.offsets import OriginOffset
+from fp_core.pins import Identifier
+
+
+class AdmissionOutcome(StrEnum):
+    ADMIT = "ADMIT"
+    DUPLICATE = "DUPLICATE"
+    QUARANTINE = "QUARANTINE"
+    ANOMALY = "ANOMALY"
+
+
+class QuarantineReason(StrEnum):
+    """The closed set of reasons an event does not reach the bus."""
+
+    INVALID_ENVELOPE = "INVALID_ENVELOPE"
+    INVALID_PAYLOAD = "INVALID_PAYLOAD"
+    UNKNOWN_EVENT_TYPE = "UNKNOWN_EVENT_TYPE"
+    FOREIGN_RUN = "FOREIGN_RUN"
+    PIN_MISMATCH = "PIN_MISMATCH"
+    PAYLOAD_HASH_MISMATCH = "PAYLOAD_HASH_MISMATCH"
+
+
+class PublishState(StrEnum):
+    """Explicit publish state: pending -> published | ambiguous; ambiguous -> published | ambiguous."""
+
+    PENDING = "PENDING"
+    PUBLISHED = "PUBLISHED"
+    AMBIGUOUS = "AMBIGUOUS"
+
+
+UNCLASSIFIED = "unclassified"
+
+
+class Receipt(FrozenModel):
+    """One admission outcome. ``event_class`` is ``unclassified`` when the type could not be resolved;
+    ``publish_state``/``published_at`` are set for events IG handed to the bus."""
+
+    receipt_id: Identifier
+    platform_run_id: Identifier
+    scenario_run_id: Identifier
+    event_class: str
+    event_id: str
+    event_type: str
+    outcome: AdmissionOutcome
+    reason: QuarantineReason | None = None
+    detail: str = ""
+    payload_hash: str
+    publish_state: PublishState | None = None
+    published_at: OriginOffset | None = None
+
+
+class PublishRecord(FrozenModel):
+    """One publish attempt's settled state for an admitted dedupe tuple (append-only log)."""
+
+    platform_run_id: Identifier
+    event_class: str
+    event_id: str
+    state: PublishState
+    published_at: OriginOffset | None = None
+    error: str = ""
+
+
+class QuarantineRecord(FrozenModel):
+    """Index entry of a quarantined payload; the payload itself lives at ``object_key``/``line``."""
+
+    quarantine_id: Identifier
+    platform_run_id: Identifier
+    event_class: str
+    event_id: str
+    reason: QuarantineReason
+    detail: str
+    payload_hash: str
+    object_key: str
+    line: int
+    receipt_id: Identifier

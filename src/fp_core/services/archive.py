@@ -1,0 +1,38 @@
+"""Archive writer: admitted events to ``archive/`` as write-once objects named by their offset range."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from fp_core.ports import BusRecord, ObjectStore, TopicPartition
+
+
+def archive_key(platform_run_id: str, topic: str, partition: int, start: int, end: int) -> str:
+    return f"archive/{platform_run_id}/{topic}/p{partition}/{start:012d}-{end:012d}.jsonl"
+
+
+@dataclass
+class ArchiveWriter:
+    objects: ObjectStore
+    platform_run_id: str
+    written: list[str] = field(default_factory=list)
+
+    def handle(self, records: Sequence[BusRecord]) -> dict[TopicPartition, int]:
+        by_tp: dict[TopicPartition, list[BusRecord]] = {}
+        for r in records:
+            by_tp.setdefault((r.origin.topic, r.origin.partition), []).append(r)
+        safe: dict[TopicPartition, int] = {}
+        for (topic, partition), recs in sorted(by_tp.items()):
+            first, last = recs[0].origin.offset, recs[-1].origin.offset
+            key = archive_key(self.platform_run_id, topic, partition, first, last)
+            lines = [json.dumps({"offset": r.origin.offset,
+                                 "key": base64.b64encode(r.key or b"").decode(),
+                                 "value": r.value.decode()}, separators=(",", ":")) for r in recs]
+            if not self.objects.exists(key):
+                self.objects.put(key, ("\n".join(lines) + "\n").encode())
+            self.written.append(key)
+            safe[(topic, partition)] = last + 1
+        return safe

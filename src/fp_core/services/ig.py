@@ -1,0 +1,122 @@
+"""IG, the ingestion gate: screen, claim, judge, publish, quarantine, and write receipts per batch.
+
+Order of durable effects per batch: the admission claim, then the bus publish, then quarantine
+payloads and index, then receipts with the settled publish state. A crash between any two leaves a
+state the next submission resolves: a claimed but unpublished tuple is re-published on its duplicate.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from fp_core.admission import Candidate, Rejection, Verdict, first_sightings, judge, screen
+from fp_core.event_class import EventClass
+from fp_core.identity import derive_id
+from fp_core.pins import ContextPins
+from fp_core.ports import (
+    AdmissionIndex,
+    BusProducer,
+    Delivery,
+    Log,
+    ObjectStore,
+    OutboundMessage,
+    QuarantineIndex,
+    ReceiptLog,
+)
+from fp_core.publish import settle
+from fp_core.receipts import AdmissionOutcome, PublishRecord, PublishState, QuarantineRecord, Receipt
+
+
+def quarantine_key(platform_run_id: str, submission_id: str) -> str:
+    return f"quarantine/{platform_run_id}/{submission_id}.jsonl"
+
+
+@dataclass
+class IngestionGate:
+    pins: ContextPins
+    class_map: Mapping[str, EventClass]
+    index: AdmissionIndex
+    receipts: ReceiptLog
+    quarantine_index: QuarantineIndex
+    objects: ObjectStore
+    producer: BusProducer
+    log: Log
+
+    def submit(self, submission_id: str, raws: Sequence[bytes]) -> list[Receipt]:
+        """Admit one batch; returns one receipt per input, in input order. Never raises on bad input."""
+        run = self.pins.platform_run_id
+        screened = [screen(raw, self.pins, self.class_map) for raw in raws]
+        candidates = [s for s in screened if isinstance(s, Candidate)]
+        claims = self.index.claim(first_sightings(candidates)) if candidates else {}
+        verdict_of = dict(zip((id(c) for c in candidates), judge(candidates, claims), strict=True))
+        to_publish = [v for v in verdict_of.values() if v.publish]
+        deliveries = self.producer.publish([
+            OutboundMessage(v.candidate.event_class.topic, v.candidate.partition_key.encode(), v.candidate.raw)
+            for v in to_publish])
+        delivered = {id(v.candidate): d for v, d in zip(to_publish, deliveries, strict=True)}
+
+        receipts: list[Receipt] = []
+        publishes: list[PublishRecord] = []
+        quarantined: list[tuple[Receipt, bytes, str]] = []
+        for pos, item in enumerate(screened):
+            receipt_id = derive_id("receipt", run, submission_id, pos)
+            if isinstance(item, Rejection):
+                receipt = self._rejected(receipt_id, item)
+                quarantined.append((receipt, item.raw, item.detail))
+            else:
+                verdict = verdict_of[id(item)]
+                receipt, publish = self._judged(receipt_id, verdict, delivered.get(id(item)))
+                if publish is not None:
+                    publishes.append(publish)
+                if verdict.outcome is AdmissionOutcome.ANOMALY:
+                    quarantined.append((receipt, item.raw, receipt.detail))
+            receipts.append(receipt)
+        if quarantined:
+            self._quarantine(submission_id, quarantined)
+        self.receipts.append(receipts, publishes)
+        ambiguous = sum(p.state is PublishState.AMBIGUOUS for p in publishes)
+        if ambiguous:
+            self.log.warning("ig.publish_ambiguous", platform_run_id=run, submission_id=submission_id,
+                             ambiguous=ambiguous)
+        return receipts
+
+    def _rejected(self, receipt_id: str, r: Rejection) -> Receipt:
+        return Receipt(receipt_id=receipt_id, platform_run_id=self.pins.platform_run_id,
+                       scenario_run_id=self.pins.scenario_run_id, event_class=r.event_class,
+                       event_id=r.event_id, event_type=r.event_type[:128], outcome=AdmissionOutcome.QUARANTINE,
+                       reason=r.reason, detail=r.detail[:500], payload_hash=r.payload_hash)
+
+    def _judged(self, receipt_id: str, v: Verdict, delivery: Delivery | None
+                ) -> tuple[Receipt, PublishRecord | None]:
+        c: Candidate = v.candidate
+        publish: PublishRecord | None = None
+        state = None
+        if delivery is not None:
+            state = settle(delivery.origin is not None, delivery.error)
+            publish = PublishRecord(platform_run_id=c.key.platform_run_id, event_class=c.key.event_class,
+                                    event_id=c.key.event_id, state=state, published_at=delivery.origin,
+                                    error=(delivery.error or "")[:300])
+        detail = "payload_hash differs from the first admission; first admission kept" if v.reason else ""
+        receipt = Receipt(receipt_id=receipt_id, platform_run_id=c.key.platform_run_id,
+                          scenario_run_id=self.pins.scenario_run_id, event_class=c.key.event_class,
+                          event_id=c.key.event_id, event_type=c.envelope.event_type, outcome=v.outcome,
+                          reason=v.reason, detail=detail, payload_hash=c.payload_hash, publish_state=state,
+                          published_at=delivery.origin if delivery else None)
+        return receipt, publish
+
+    def _quarantine(self, submission_id: str, items: list[tuple[Receipt, bytes, str]]) -> None:
+        run = self.pins.platform_run_id
+        key = quarantine_key(run, submission_id)
+        lines = [json.dumps({"receipt_id": r.receipt_id, "reason": r.reason, "detail": detail,
+                             "raw_b64": base64.b64encode(raw).decode()}, sort_keys=True)
+                 for r, raw, detail in items]
+        self.objects.put(key, ("\n".join(lines) + "\n").encode())
+        self.quarantine_index.record([
+            QuarantineRecord(quarantine_id=derive_id("quarantine", r.receipt_id), platform_run_id=run,
+                             event_class=r.event_class, event_id=r.event_id,
+                             reason=r.reason, detail=r.detail, payload_hash=r.payload_hash, object_key=key,
+                             line=line, receipt_id=r.receipt_id)
+            for line, (r, _raw, _d) in enumerate(items) if r.reason is not None])

@@ -1,0 +1,191 @@
+"""RTDL: context builds the join plane (CSFB) and counters (OFP); traffic triggers DF -> AL -> DLA.
+
+Decisions are gated by event time: a transaction is decided once every input partition still being
+read has passed ``txn_ts + readiness_bound``, so which context a decision sees never depends on
+read timing. Offsets are reported safe only after the join plane, audit and actions are durable.
+"""
+
+from __future__ import annotations
+
+import heapq
+import json
+from collections import deque
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from fp_core import topics
+from fp_core.cases import case_trigger_for
+from fp_core.context import ContextItem, ContextKind
+from fp_core.decisions import AuditRecord, TransactionView, audit_record, decide
+from fp_core.degrade import JoinFrame, assess_join_readiness
+from fp_core.envelope import ts_ms
+from fp_core.errors import PublishAmbiguous
+from fp_core.offsets import OriginOffset
+from fp_core.pins import ContextPins
+from fp_core.ports import (
+    ActionLog,
+    AuditLog,
+    BusProducer,
+    BusRecord,
+    JoinStore,
+    Log,
+    OutboundMessage,
+    TopicPartition,
+)
+from fp_core.scoring import DecisionPolicy, ScoringBundle
+
+CONTEXT_TOPICS: dict[str, tuple[ContextKind, str]] = {
+    topics.CONTEXT_ARRIVAL_EVENTS: (ContextKind.ARRIVAL, "arrival_id"),
+    topics.CONTEXT_ARRIVAL_ENTITIES: (ContextKind.ENTITIES, "arrival_id"),
+    topics.CONTEXT_FLOW_ANCHOR: (ContextKind.FLOW_ANCHOR, "flow_id"),
+}
+NEG_INF = -(2**62)
+POS_INF = 2**62
+
+
+@dataclass
+class RtdlStats:
+    decisions: int = 0
+    degraded: int = 0
+    new_outcomes: int = 0
+    case_triggers: int = 0
+    context_items: int = 0
+    foreign_records: int = 0
+    max_pending: int = 0
+    decision_batches: int = 0
+    consumed_by_topic: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class DecisionLoop:
+    """Handler for the RTDL consumer group; feed it to ``RangeConsumer.drain`` with ``flush``."""
+
+    pins: ContextPins
+    bundle: ScoringBundle
+    policy: DecisionPolicy
+    join_store: JoinStore
+    audit_log: AuditLog
+    action_log: ActionLog
+    producer: BusProducer
+    log: Log
+    end: Mapping[TopicPartition, int]
+    batch_size: int = 5_000
+    stats: RtdlStats = field(default_factory=RtdlStats)
+
+    def __post_init__(self) -> None:
+        self._watermark: dict[TopicPartition, int] = {tp: NEG_INF for tp in self.end}
+        self._position: dict[TopicPartition, int] = {}
+        self._pending: list[tuple[int, str, TransactionView]] = []
+        self._undecided: dict[TopicPartition, deque[int]] = {}
+        self._decided: set[OriginOffset] = set()
+
+    def handle(self, records: Sequence[BusRecord]) -> dict[TopicPartition, int]:
+        run = self.pins.platform_run_id
+        contexts: list[ContextItem] = []
+        for rec in records:
+            o = rec.origin
+            tp = (o.topic, o.partition)
+            self._position[tp] = o.offset + 1
+            self.stats.consumed_by_topic[o.topic] = self.stats.consumed_by_topic.get(o.topic, 0) + 1
+            body = json.loads(rec.value)
+            if body["pins"]["platform_run_id"] != run:
+                self.stats.foreign_records += 1
+                continue
+            t = ts_ms(datetime.fromisoformat(body["ts_utc"]))
+            self._watermark[tp] = max(self._watermark.get(tp, NEG_INF), t)
+            payload = body["payload"]
+            if o.topic == topics.TRAFFIC_FRAUD:
+                txn = TransactionView(event_id=body["event_id"], ts_ms=t, txn_id=payload["txn_id"],
+                                      flow_id=payload["flow_id"], merchant_id=payload["merchant_id"],
+                                      amount_minor=payload["amount_minor"],
+                                      merchant_country=payload["merchant_country"], origin=o)
+                heapq.heappush(self._pending, (t, txn.event_id, txn))
+                self._undecided.setdefault(tp, deque()).append(o.offset)
+            else:
+                kind, key_field = CONTEXT_TOPICS[o.topic]
+                contexts.append(ContextItem(kind=kind, key=str(payload[key_field]), ts_ms=t, payload=payload,
+                                            origin=o))
+        if contexts:
+            self.join_store.put(run, contexts)
+            self.stats.context_items += len(contexts)
+        self.stats.max_pending = max(self.stats.max_pending, len(self._pending))
+        self._decide_ready(self._global_watermark())
+        return self._safe_offsets()
+
+    def flush(self) -> dict[TopicPartition, int]:
+        self._decide_ready(POS_INF)
+        return self._safe_offsets()
+
+    def _global_watermark(self) -> int:
+        live = [self._watermark.get(tp, NEG_INF) for tp, end in self.end.items()
+                if self._position.get(tp, -1) < end]
+        return min(live) if live else POS_INF
+
+    def _decide_ready(self, watermark: int) -> None:
+        bound = self.policy.readiness_bound_ms
+        ready: list[TransactionView] = []
+        while self._pending and self._pending[0][0] + bound <= watermark:
+            ready.append(heapq.heappop(self._pending)[2])
+        for i in range(0, len(ready), self.batch_size):
+            self._decide(ready[i:i + self.batch_size])
+
+    def _safe_offsets(self) -> dict[TopicPartition, int]:
+        safe: dict[TopicPartition, int] = {}
+        for tp, pos in self._position.items():
+            queue = self._undecided.get(tp)
+            while queue and OriginOffset(topic=tp[0], partition=tp[1], offset=queue[0]) in self._decided:
+                self._decided.discard(OriginOffset(topic=tp[0], partition=tp[1], offset=queue.popleft()))
+            safe[tp] = queue[0] if queue else pos
+        return safe
+
+    def _frames(self, batch: list[TransactionView]) -> list[JoinFrame]:
+        run = self.pins.platform_run_id
+        anchors = self.join_store.get(run, [(ContextKind.FLOW_ANCHOR, t.flow_id) for t in batch])
+        arrival_ids = sorted({str(a.payload["arrival_id"]) for a in anchors.values()})
+        ctx = self.join_store.get(run, [(k, a) for a in arrival_ids
+                                        for k in (ContextKind.ARRIVAL, ContextKind.ENTITIES)])
+        frames = []
+        for t in batch:
+            fa = anchors.get((ContextKind.FLOW_ANCHOR, t.flow_id))
+            aid = str(fa.payload["arrival_id"]) if fa else ""
+            frames.append(assess_join_readiness(
+                t.ts_ms, fa, ctx.get((ContextKind.ARRIVAL, aid)), ctx.get((ContextKind.ENTITIES, aid)),
+                self.policy.max_context_age_ms, self.policy.readiness_bound_ms))
+        return frames
+
+    def _decide(self, batch: list[TransactionView]) -> None:
+        run = self.pins.platform_run_id
+        frames = self._frames(batch)
+        probes = [(str(f.entities.payload["card_id"]), t.ts_ms) for t, f in zip(batch, frames, strict=True)
+                  if f.entities is not None]
+        counts = iter(self.join_store.card_velocity(run, probes, self.bundle.velocity_window_ms))
+        records: list[AuditRecord] = []
+        for t, f in zip(batch, frames, strict=True):
+            velocity = next(counts) if f.entities is not None else None
+            records.append(audit_record(decide(t, f, velocity, self.pins, self.bundle, self.policy)))
+        self.audit_log.append(records)
+        outcomes = self.action_log.execute([r.intent for r in records])
+        messages = [OutboundMessage(topics.AUDIT, r.audit_id.encode(), r.model_dump_json().encode())
+                    for r in records]
+        for r in records:
+            trigger = case_trigger_for(r.decision, self.policy.case_trigger_actions)
+            if trigger is not None:
+                messages.append(OutboundMessage(topics.CASE_TRIGGERS, trigger.case_id.encode(),
+                                                trigger.model_dump_json().encode()))
+                self.stats.case_triggers += 1
+        self._publish(messages)
+        for t in batch:
+            self._decided.add(t.origin)
+        self.stats.decisions += len(records)
+        self.stats.degraded += sum(not f.ready for f in frames)
+        self.stats.new_outcomes += len(outcomes)
+        self.stats.decision_batches += 1
+
+    def _publish(self, messages: list[OutboundMessage], attempts: int = 3) -> None:
+        for _ in range(attempts):
+            deliveries = self.producer.publish(messages)
+            messages = [m for m, d in zip(messages, deliveries, strict=True) if d.origin is None]
+            if not messages:
+                return
+        raise PublishAmbiguous(f"{len(messages)} audit/case messages unacknowledged; offsets not committed")

@@ -1,0 +1,112 @@
+"""SR, the scenario runner: seal the oracle (engine output), check the gate, pin the run, emit READY."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from fp_core import topics
+from fp_core.canonical import sha256_hex
+from fp_core.envelope import EVENT_SCHEMA_VERSION
+from fp_core.errors import NotFound, PublishAmbiguous
+from fp_core.identity import derive_id
+from fp_core.model import FrozenModel
+from fp_core.oracle import OracleManifest, OracleObject, PassFlag, check_gate, oracle_root
+from fp_core.pins import ContextPins
+from fp_core.ports import BusProducer, Log, ObjectStore, OutboundMessage
+from fp_core.run_config import RunConfig, config_digest
+from fp_core.world import WORLD_VERSION, StreamRow, TruthLabel, generate_world, scenario_run_id_for
+
+PART_ROWS = 50_000
+
+
+class ReadySignal(FrozenModel):
+    """READY on the control topic: the run's pins and what downstream is authorised to read."""
+
+    message_id: str
+    kind: str = "READY"
+    pins: ContextPins
+    config_digest: str
+    stream_view_keys: tuple[str, ...]
+    label_keys: tuple[str, ...]
+
+
+def _parts(items: Iterator[bytes], part_rows: int) -> Iterator[list[bytes]]:
+    part: list[bytes] = []
+    for item in items:
+        part.append(item)
+        if len(part) >= part_rows:
+            yield part
+            part = []
+    if part:
+        yield part
+
+
+def seal_world(objects: ObjectStore, seed: int, events: int, part_rows: int = PART_ROWS) -> OracleManifest:
+    """Generate the world and write it as sealed outputs; an already sealed scenario is reused as is."""
+    scenario = scenario_run_id_for(seed, events)
+    root = oracle_root(scenario)
+    if objects.exists(f"{root}/_PASSED.json"):
+        return OracleManifest.model_validate_json(objects.get(f"{root}/manifest.json"))
+    labels: list[bytes] = []
+    counts: dict[str, int] = {}
+    written: list[OracleObject] = []
+
+    def rows() -> Iterator[bytes]:
+        for item in generate_world(seed, events):
+            if isinstance(item, TruthLabel):
+                labels.append(json.dumps(item.to_json(), sort_keys=True).encode())
+                continue
+            assert isinstance(item, StreamRow)
+            counts[item.event_type] = counts.get(item.event_type, 0) + 1
+            yield json.dumps(item.to_json(), sort_keys=True, separators=(",", ":")).encode()
+
+    for n, part in enumerate(_parts(rows(), part_rows)):
+        written.append(_write(objects, f"{root}/stream_view/part-{n:05d}.jsonl", part, "stream_view"))
+    written.append(_write(objects, f"{root}/labels/part-00000.jsonl", labels, "labels"))
+    manifest = OracleManifest(scenario_run_id=scenario, world_version=WORLD_VERSION, seed=seed, events=events,
+                              objects=tuple(written), counts_by_type=dict(sorted(counts.items())))
+    objects.put(f"{root}/manifest.json", manifest.model_dump_json().encode())
+    flag = PassFlag(scenario_run_id=scenario, manifest_fingerprint=manifest.fingerprint())
+    objects.put(f"{root}/_PASSED.json", flag.model_dump_json().encode())
+    return manifest
+
+
+def _write(objects: ObjectStore, key: str, lines: list[bytes], kind: str) -> OracleObject:
+    data = b"\n".join(lines) + (b"\n" if lines else b"")
+    objects.put(key, data)
+    return OracleObject(key=key, sha256=sha256_hex(data), rows=len(lines), kind=kind)
+
+
+@dataclass
+class ScenarioRunner:
+    objects: ObjectStore
+    producer: BusProducer
+    log: Log
+
+    def ready(self, scenario_run_id: str, platform_run_id: str, config: RunConfig) -> ReadySignal:
+        """No PASS, no read: verify the seal and every digest, pin the run, publish READY."""
+        root = oracle_root(scenario_run_id)
+        manifest = OracleManifest.model_validate_json(self.objects.get(f"{root}/manifest.json"))
+        try:
+            flag: PassFlag | None = PassFlag.model_validate_json(self.objects.get(f"{root}/_PASSED.json"))
+        except NotFound:
+            flag = None
+        digests = {o.key: sha256_hex(self.objects.get(o.key)) for o in manifest.objects}
+        fingerprint = check_gate(manifest, flag, digests)
+        pins = ContextPins(platform_run_id=platform_run_id, scenario_run_id=scenario_run_id,
+                           manifest_fingerprint=fingerprint, seed=manifest.seed,
+                           schema_version=EVENT_SCHEMA_VERSION, policy_id=config.policy.policy_id,
+                           bundle_id=f"{config.bundle.bundle_id}:{config.bundle.version}")
+        ready = ReadySignal(message_id=derive_id("ready", platform_run_id, fingerprint), pins=pins,
+                            config_digest=config_digest(config),
+                            stream_view_keys=tuple(manifest.stream_view_keys()),
+                            label_keys=tuple(manifest.label_keys()))
+        [delivery] = self.producer.publish([OutboundMessage(topics.CONTROL, platform_run_id.encode(),
+                                                            ready.model_dump_json().encode())])
+        if delivery.origin is None:
+            raise PublishAmbiguous(f"READY for {platform_run_id} not acknowledged: {delivery.error}")
+        self.log.info("sr.ready", platform_run_id=platform_run_id, scenario_run_id=scenario_run_id,
+                      manifest_fingerprint=fingerprint)
+        return ready
