@@ -66,7 +66,7 @@ DEFAULT_POLICY = DecisionPolicy(policy_id="fraud-policy-v1", max_context_age_ms=
 def extract_features(amount_minor: int, merchant_country: str, frame: JoinFrame,
                      card_velocity: int | None) -> dict[str, float]:
     """Features from whatever context the frame holds; absent context contributes nothing."""
-    features = {name: 0.0 for name in FEATURES}
+    features = dict.fromkeys(FEATURES, 0.0)
     features["amount_log10"] = round(math.log10(amount_minor / 100 + 1), 6)
     if frame.entities is not None:
         ent = frame.entities.payload

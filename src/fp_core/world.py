@@ -66,10 +66,7 @@ def _flow_rows(i: int, t: int, rng: random.Random, n_flows: int) -> tuple[list[S
     fraud = rng.random() < 0.03
     merchant = f"m{rng.randrange(n_merchants):05d}"
     customer = f"c{rng.randrange(10 + n_flows // 3):08d}"
-    if fraud:
-        card = f"k{rng.randrange(5 + n_flows // 800):06d}x"
-    else:
-        card = f"k{rng.randrange(50 + n_flows // 4):07d}"
+    card = f"k{rng.randrange(5 + n_flows // 800):06d}x" if fraud else f"k{rng.randrange(50 + n_flows // 4):07d}"
     device = f"d{rng.randrange(50 + n_flows // 3):08d}"
     arrival_id, flow_id, txn_id = f"a{i:09d}", f"f{i:09d}", f"t{i:09d}"
     merchant_country = _country(merchant)

@@ -192,9 +192,10 @@ def start_kafka(extra_listeners: dict[str, str] | None = None, extra: str = "", 
 def kafka_healthy() -> bool:
     """A real round trip: metadata, then a produce and a group commit (the coordinator must be loaded)."""
     from confluent_kafka import Consumer, Producer, TopicPartition
-    from confluent_kafka.admin import AdminClient, NewTopic
+    from confluent_kafka.admin import AdminClient
+    from confluent_kafka.cimpl import NewTopic
 
-    conf = {"bootstrap.servers": KAFKA.address, "log_level": 0}
+    conf: dict[str, str | int | float | bool] = {"bootstrap.servers": KAFKA.address, "log_level": 0}
     admin = AdminClient(conf)
     topics = admin.list_topics(timeout=5).topics
     if "fp.substrate.health" not in topics:

@@ -11,7 +11,7 @@ from fp_adapters.kafka.names import TopicNames
 from fp_core.errors import TransientError
 from fp_core.offsets import OriginOffset
 from fp_core.ports import BusRecord
-from fp_core.ports import TopicPartition as TP
+from fp_core.ports import TopicPartition as TopicPart
 
 
 class KafkaBusConsumer:
@@ -24,12 +24,12 @@ class KafkaBusConsumer:
             "queued.max.messages.kbytes": 65_536,
         })
 
-    def _tp(self, tp: TP, offset: int | None = None) -> TopicPartition:
+    def _tp(self, tp: TopicPart, offset: int | None = None) -> TopicPartition:
         if offset is None:
             return TopicPartition(self._names.physical(tp[0]), tp[1])
         return TopicPartition(self._names.physical(tp[0]), tp[1], offset)
 
-    def assign(self, positions: Mapping[TP, int]) -> None:
+    def assign(self, positions: Mapping[TopicPart, int]) -> None:
         self._consumer.assign([self._tp(tp, off) for tp, off in sorted(positions.items())])
 
     def poll_batch(self, max_records: int, timeout_s: float) -> list[BusRecord]:
@@ -41,11 +41,13 @@ class KafkaBusConsumer:
                 if err.code() == KafkaError._PARTITION_EOF:
                     continue
                 raise TransientError(f"consume error: {err.name()}: {err.str()}")
-            out.append(BusRecord(OriginOffset(topic=logical(msg.topic()), partition=msg.partition(),
-                                              offset=msg.offset()), msg.key(), msg.value()))
+            topic, partition, offset = msg.topic(), msg.partition(), msg.offset()
+            assert topic is not None and partition is not None and offset is not None
+            out.append(BusRecord(OriginOffset(topic=logical(topic), partition=partition, offset=offset),
+                                 msg.key(), msg.value() or b""))
         return out
 
-    def commit(self, next_offsets: Mapping[TP, int]) -> None:
+    def commit(self, next_offsets: Mapping[TopicPart, int]) -> None:
         try:
             result = self._consumer.commit(
                 offsets=[self._tp(tp, off) for tp, off in sorted(next_offsets.items())], asynchronous=False)
@@ -55,13 +57,13 @@ class KafkaBusConsumer:
         if failed:
             raise TransientError(f"offset commit failed for {failed}")
 
-    def committed(self, partitions: Sequence[TP]) -> dict[TP, int | None]:
+    def committed(self, partitions: Sequence[TopicPart]) -> dict[TopicPart, int | None]:
         got = self._consumer.committed([self._tp(tp) for tp in partitions], timeout=10)
         return {(self._names.logical(p.topic), p.partition): (p.offset if p.offset >= 0 else None) for p in got}
 
-    def end_offsets(self, topics: Sequence[str]) -> dict[TP, int]:
+    def end_offsets(self, topics: Sequence[str]) -> dict[TopicPart, int]:
         meta = self._consumer.list_topics(timeout=10)
-        out: dict[TP, int] = {}
+        out: dict[TopicPart, int] = {}
         for t in topics:
             tmeta = meta.topics.get(self._names.physical(t))
             if tmeta is None or tmeta.error is not None:
@@ -71,10 +73,10 @@ class KafkaBusConsumer:
                 out[(t, p)] = int(high)
         return out
 
-    def pause(self, partitions: Sequence[TP]) -> None:
+    def pause(self, partitions: Sequence[TopicPart]) -> None:
         self._consumer.pause([self._tp(tp) for tp in partitions])
 
-    def resume(self, partitions: Sequence[TP]) -> None:
+    def resume(self, partitions: Sequence[TopicPart]) -> None:
         self._consumer.resume([self._tp(tp) for tp in partitions])
 
     def close(self) -> None:

@@ -55,7 +55,7 @@ class PgReceiptLog(PgStore):
         with self.tx() as conn:
             rows = conn.execute("SELECT reason, count(*) FROM receipts WHERE platform_run_id = %s "
                                 "AND reason IS NOT NULL GROUP BY 1 ORDER BY 1", (platform_run_id,)).fetchall()
-        return {r: n for r, n in rows}
+        return dict(rows)
 
     def for_events(self, platform_run_id: str, event_ids: Sequence[str]) -> list[Receipt]:
         with self.tx() as conn:

@@ -41,7 +41,8 @@ class RedisJoinStore:
         if not wanted:
             return {}
         try:
-            values = self._r.mget([_ctx_key(platform_run_id, k.value, key) for k, key in wanted])
+            values: list[bytes | None] = self._r.mget(  # type: ignore[assignment]
+                [_ctx_key(platform_run_id, k.value, key) for k, key in wanted])
         except redis.RedisError as exc:
             raise TransientError(f"redis join store read failed: {exc}") from exc
         return {w: ContextItem.model_validate_json(v) for w, v in zip(wanted, values, strict=True) if v is not None}

@@ -74,7 +74,7 @@ class DecisionLoop:
     stats: RtdlStats = field(default_factory=RtdlStats)
 
     def __post_init__(self) -> None:
-        self._watermark: dict[TopicPartition, int] = {tp: NEG_INF for tp in self.end}
+        self._watermark: dict[TopicPartition, int] = dict.fromkeys(self.end, NEG_INF)
         self._position: dict[TopicPartition, int] = {}
         self._pending: list[tuple[int, str, TransactionView]] = []
         self._undecided: dict[TopicPartition, deque[int]] = {}

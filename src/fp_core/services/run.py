@@ -31,14 +31,14 @@ from fp_core.ports import (
 from fp_core.run_config import RunConfig, config_digest
 from fp_core.services.archive import ArchiveWriter
 from fp_core.services.cm import CaseManager
-from fp_core.services.consuming import PausePlan, RangeConsumer
+from fp_core.services.consuming import DrainReport, Flush, Handler, PausePlan, RangeConsumer
 from fp_core.services.drill_checks import DrillObserver
 from fp_core.services.ig import IngestionGate
 from fp_core.services.ls import LabelService
 from fp_core.services.reporter import Reporter
 from fp_core.services.rtdl import DecisionLoop
 from fp_core.services.sr import ScenarioRunner, seal_world
-from fp_core.services.wsp import WorldStreamer
+from fp_core.services.wsp import WorldStreamer, iso_utc
 from fp_core.world import EVENTS_PER_FLOW, scenario_run_id_for
 
 RTDL_GROUP = "fp-rtdl"
@@ -77,11 +77,6 @@ class RunResult:
     files: dict[str, bytes] = field(default_factory=dict)
 
 
-def iso_ms(ms: int) -> str:
-    from fp_core.services.wsp import iso_utc
-    return iso_utc(ms)
-
-
 @dataclass
 class RunWorkflow:
     ports: PortSet
@@ -113,7 +108,7 @@ class RunWorkflow:
         def make_header(ended: int | None) -> RunHeader:
             pins = ready.pins.model_dump(mode="json") if ready else {}
             return RunHeader(platform_run_id=platform_run_id, scenario_run_id=scenario, env=p.env,
-                             started_at=iso_ms(started_ms), ended_at=iso_ms(ended) if ended else None,
+                             started_at=iso_utc(started_ms), ended_at=iso_utc(ended) if ended else None,
                              config=config.model_dump(mode="json"), config_digest=config_digest(config),
                              pins=pins, git_sha=self.git_sha, component_versions=dict(self.component_versions))
 
@@ -124,9 +119,8 @@ class RunWorkflow:
                 manifest.scenario_run_id, platform_run_id, config))
             header = make_header(None)
             pins = ready.pins
-            probe = p.consumer(RTDL_GROUP)
             inputs = list(topics.RTDL_INPUTS)
-            start = probe.end_offsets([*inputs, topics.CASE_TRIGGERS])
+            start = self._end_offsets([*inputs, topics.CASE_TRIGGERS])
             ledger = DrillLedger(drills=config.drills,
                                  every=drill_spacing(config.events // EVENTS_PER_FLOW))
             gate = IngestionGate(pins, FRAUD_CLASS_MAP, p.admission_index, p.receipts, p.quarantine_index,
@@ -135,8 +129,7 @@ class RunWorkflow:
             report = timed("wsp_ig", lambda: streamer.stream(pins, ready.stream_view_keys, ledger))
             counts.update(sent=report.sent, ingress=dict(report.outcomes), submissions=report.submissions,
                           wsp_retries=report.retries)
-            end = probe.end_offsets([*inputs, topics.CASE_TRIGGERS])
-            probe.close()
+            end = self._end_offsets(inputs)
             in_start = {tp: o for tp, o in start.items() if tp[0] in inputs}
             in_end = {tp: o for tp, o in end.items() if tp[0] in inputs}
             admitted_inputs = sum(in_end[tp] - in_start[tp] for tp in in_end)
@@ -145,24 +138,21 @@ class RunWorkflow:
                                 p.producer, p.log, in_end, config.decision_batch)
             pause = PausePlan(after_records=max(1, admitted_inputs // 3), pause_s=self.lag_pause_s) \
                 if "lag" in config.drills else None
-            rtdl = self._drainer(RTDL_GROUP, platform_run_id, config.decision_batch)
-            drained = timed("rtdl", lambda: rtdl.drain(in_start, in_end, loop.handle, loop.flush, pause))
+            drained = timed("rtdl", lambda: self._drain(RTDL_GROUP, platform_run_id, config.decision_batch,
+                                                        in_start, in_end, loop.handle, loop.flush, pause))
             consumed.extend(drained.ranges)
             counts.update(decisions=loop.stats.decisions, degraded=loop.stats.degraded,
                           rtdl_consumed=drained.consumed, case_triggers=loop.stats.case_triggers)
 
-            ct_end = p.consumer(CM_GROUP)
-            ct_tps = {tp: o for tp, o in ct_end.end_offsets([topics.CASE_TRIGGERS]).items()}
-            ct_end.close()
+            ct_end = self._end_offsets([topics.CASE_TRIGGERS])
             cm = CaseManager(p.cases, platform_run_id)
             ct_start = {tp: o for tp, o in start.items() if tp[0] == topics.CASE_TRIGGERS}
-            timed("cm", lambda: self._drainer(CM_GROUP, platform_run_id, 5_000).drain(
-                ct_start, ct_tps, cm.handle))
+            timed("cm", lambda: self._drain(CM_GROUP, platform_run_id, 5_000, ct_start, ct_end, cm.handle))
             labelled = timed("ls", lambda: LabelService(p.objects, p.labels, p.producer, p.log).ingest_truth(
                 pins, ready.label_keys))
             archive = ArchiveWriter(p.objects, platform_run_id)
-            timed("archive", lambda: self._drainer(ARCHIVE_GROUP, platform_run_id, 20_000).drain(
-                in_start, in_end, archive.handle))
+            timed("archive", lambda: self._drain(ARCHIVE_GROUP, platform_run_id, 20_000, in_start, in_end,
+                                                 archive.handle))
             counts.update(case_events=cm.appended, label_assertions=labelled,
                           archive_objects=len(archive.written))
 
@@ -170,8 +160,6 @@ class RunWorkflow:
                                      p.action_log, p.join_store)
             drills = timed("drills", lambda: observer.judge_all(ledger, drained.lag, admitted_inputs,
                                                                drained.consumed))
-            total_s = round(p.clock.monotonic() - 0, 3)
-            del total_s
             rates = {"events_per_s_wsp_ig": _rate(report.sent, durations.get("wsp_ig")),
                      "events_per_s_rtdl": _rate(drained.consumed, durations.get("rtdl")),
                      "events_per_s_end_to_end": _rate(report.sent, sum(
@@ -179,12 +167,10 @@ class RunWorkflow:
             metrics = {"counts": counts, "durations_s": durations, "rates_per_s": rates,
                        "lag_drill": {k: v for k, v in drained.lag.items() if k != "paused_s"}}
             ambiguous = p.receipts.unresolved_publishes(platform_run_id)
-            ended = p.clock.now_ms()
-            header = make_header(ended)
-            prefix, files = timed("reporter", lambda: Reporter(
-                p.objects, p.receipts, p.audit_log, p.action_log, p.cases, p.labels, p.checkpoints,
-                p.join_store).write(platform_run_id, header, report.sent_by_class, metrics, drills,
-                                    RTDL_GROUP, archive.written, ambiguous))
+            final_header = header = make_header(p.clock.now_ms())
+            prefix, files = timed("reporter", lambda: self._reporter().write(
+                platform_run_id, final_header, report.sent_by_class, metrics, drills, RTDL_GROUP,
+                archive.written, ambiguous))
             status = "COMPLETED" if all(d.passed for d in drills) else "COMPLETED_WITH_FAILED_DRILLS"
             summary = {"counts": counts, "durations_s": durations, "rates_per_s": rates,
                        "drills": {d.drill_id: d.passed for d in drills}}
@@ -194,23 +180,36 @@ class RunWorkflow:
         except Exception as exc:
             p.log.warning("run.failed", platform_run_id=platform_run_id, scenario_run_id=scenario,
                           stage=stage, error=f"{type(exc).__name__}: {exc}")
-            reporter = Reporter(p.objects, p.receipts, p.audit_log, p.action_log, p.cases, p.labels,
-                                p.checkpoints, p.join_store)
             if header is None and ready is not None:
                 header = make_header(p.clock.now_ms())
-            prefix = reporter.write_failure(platform_run_id, header, stage, f"{type(exc).__name__}: {exc}",
+            prefix = self._reporter().write_failure(platform_run_id, header, stage, f"{type(exc).__name__}: {exc}",
                                             counts, consumed)
             return RunResult(platform_run_id, scenario, "FAILED", self.evidence_uri(prefix),
                              {"failure_stage": stage, "reason": str(exc), "counts": counts})
 
-    def _drainer(self, group: str, run: str, max_batch: int) -> RangeConsumer:
-        return RangeConsumer(self.ports.consumer(group), self.ports.checkpoints, self.ports.clock,
-                             self.ports.log, run, group, max_batch)
+    def _reporter(self) -> Reporter:
+        p = self.ports
+        return Reporter(p.objects, p.receipts, p.audit_log, p.action_log, p.cases, p.labels, p.checkpoints,
+                        p.join_store)
+
+    def _end_offsets(self, names: list[str]) -> dict[TopicPartition, int]:
+        consumer = self.ports.consumer("fp-run-probe")
+        try:
+            return consumer.end_offsets(names)
+        finally:
+            consumer.close()
+
+    def _drain(self, group: str, run: str, max_batch: int, start: Mapping[TopicPartition, int],
+               end: Mapping[TopicPartition, int], handle: Handler, flush: Flush | None = None,
+               pause: PausePlan | None = None) -> DrainReport:
+        consumer = self.ports.consumer(group)
+        try:
+            return RangeConsumer(consumer, self.ports.checkpoints, self.ports.clock, self.ports.log, run, group,
+                                 max_batch).drain(start, end, handle, flush, pause)
+        finally:
+            consumer.close()
 
 
 def _rate(n: int, seconds: float | None) -> float:
     return round(n / seconds, 1) if seconds else 0.0
 
-
-def positions(mapping: Mapping[TopicPartition, int]) -> dict[str, int]:
-    return {f"{t}:{p}": o for (t, p), o in sorted(mapping.items())}

@@ -1,0 +1,65 @@
+"""The substrate itself: idempotent up, clear port-conflict errors, data surviving a restart."""
+
+from __future__ import annotations
+
+import socket
+import uuid
+
+import psycopg
+import pytest
+
+from fp_adapters.kafka.client_config import BusCredentials, client_config
+from fp_adapters.kafka.consumer import KafkaBusConsumer
+from fp_adapters.kafka.names import TopicNames
+from fp_adapters.kafka.producer import KafkaBusProducer
+from fp_adapters.settings import Settings
+from fp_core.ports import OutboundMessage
+from fp_ops import substrate as sub
+
+pytestmark = [pytest.mark.substrate, pytest.mark.slow]
+
+
+def test_up_is_idempotent_and_status_reports_every_service(substrate: None) -> None:
+    timings = sub.up()
+    assert timings["total"] < 30
+    rows = {r["service"]: r for r in sub.status()}
+    assert set(rows) == {"kafka", "postgres", "redis", "moto"}
+    assert all(r["running"] for r in rows.values())
+
+
+def test_port_in_use_names_the_service_and_its_log(tmp_path: object) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        svc = sub.Service("probe", port, f"127.0.0.1:{port}")
+        with pytest.raises(sub.SubstrateError, match=r"probe: port \d+ is in use.*probe.log"):
+            sub.spawn(svc, ["sleep", "1"])
+
+
+def test_kafka_and_postgres_data_survive_a_restart(fresh_settings: Settings) -> None:
+    marker = uuid.uuid4().hex
+    conf = client_config(fresh_settings.bus, BusCredentials(bootstrap=fresh_settings.bus.bootstrap))
+    names = TopicNames(fresh_settings.bus.topic_prefix)
+    [d] = KafkaBusProducer(conf, names).publish([OutboundMessage("fp.bus.control.v1", b"k", marker.encode())])
+    assert d.origin is not None
+    with psycopg.connect(fresh_settings.postgres.dsn, autocommit=True) as conn:
+        conn.execute("INSERT INTO admission_index VALUES ('durable', 'c', %s, 'h')", (marker,))
+
+    stopped = sub.down()
+    assert set(stopped) >= {"postgres", "kafka", "redis", "moto"}
+    assert not any(r["running"] for r in sub.status())
+    sub.up()
+
+    with psycopg.connect(fresh_settings.postgres.dsn) as conn:
+        assert conn.execute("SELECT event_id FROM admission_index WHERE platform_run_id = 'durable'").fetchone() == (
+            marker,)
+    consumer = KafkaBusConsumer(conf, "durability", names)
+    consumer.assign({("fp.bus.control.v1", 0): d.origin.offset})
+    got = []
+    for _ in range(20):
+        got = consumer.poll_batch(1, 1.0)
+        if got:
+            break
+    consumer.close()
+    assert got and got[0].value == marker.encode()

@@ -1,0 +1,65 @@
+"""Law 1: canonical JSON + SHA-256; deterministic event ids; config digest sensitivity."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from fp_core.canonical import canonical_json, digest
+from fp_core.identity import derive_event_id, payload_hash
+from fp_core.run_config import RunConfig, config_digest
+
+json_scalars = st.none() | st.booleans() | st.integers(-10**12, 10**12) | st.text(max_size=8) | st.floats(
+    allow_nan=False, allow_infinity=False)
+json_values = st.recursive(json_scalars, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(
+    st.text(max_size=6), inner, max_size=4), max_leaves=12)
+
+
+def reorder(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: reorder(value[k]) for k in reversed(list(value))}
+    if isinstance(value, list):
+        return [reorder(v) for v in value]
+    return value
+
+
+@given(st.dictionaries(st.text(max_size=6), json_values, max_size=6))
+def test_hash_ignores_key_order_and_whitespace(payload: dict[str, Any]) -> None:
+    spaced = json.loads(json.dumps(reorder(payload), indent=3))
+    assert payload_hash(payload) == payload_hash(spaced)
+
+
+@given(json_values, json_values)
+def test_hash_equal_iff_canonical_equal(a: Any, b: Any) -> None:
+    assert (digest(a) == digest(b)) == (canonical_json(a) == canonical_json(b))
+
+
+def test_canonical_json_is_compact_sorted_utf8() -> None:
+    assert canonical_json({"b": 1, "a": "é"}) == '{"a":"é","b":1}'.encode()
+
+
+@given(st.text(min_size=1, max_size=10), st.text(min_size=1, max_size=10), st.text(min_size=1, max_size=10))
+def test_event_id_is_stable_and_32_hex(scenario: str, stream: str, key: str) -> None:
+    a = derive_event_id(scenario, stream, key)
+    assert a == derive_event_id(scenario, stream, key)
+    assert len(a) == 32 and int(a, 16) >= 0
+    assert a != derive_event_id(scenario + "x", stream, key)
+
+
+@given(st.integers(0, 1000), st.integers(8, 10**6), st.sampled_from(["duplicates", "lag", "quarantine"]))
+def test_config_digest_changes_iff_config_changes(seed: int, events: int, drill: str) -> None:
+    base = RunConfig(env="local_parity", seed=seed, events=events)
+    assert config_digest(base) == config_digest(RunConfig(env="local_parity", seed=seed, events=events))
+    assert config_digest(base) != config_digest(base.model_copy(update={"seed": seed + 1}))
+    assert config_digest(base) != config_digest(base.model_copy(update={"events": events + 1}))
+    assert config_digest(base) != config_digest(base.model_copy(update={"drills": (drill,)}))
+    assert config_digest(base) != config_digest(base.model_copy(update={"env": "dev_min"}))
+
+
+def test_config_digest_ignores_drill_order() -> None:
+    a = RunConfig(env="e", seed=1, events=100, drills=("lag", "duplicates"))
+    b = RunConfig(env="e", seed=1, events=100, drills=("duplicates", "lag"))
+    assert config_digest(a) == config_digest(b)

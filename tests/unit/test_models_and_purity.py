@@ -1,0 +1,81 @@
+"""Every boundary model rejects malformed input naming the field; fp_core stays pure."""
+
+from __future__ import annotations
+
+import ast
+import json
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from fp_core.envelope import EventEnvelope
+from fp_core.evidence import RunCompleted
+from fp_core.offsets import OffsetRange, OriginOffset
+from fp_core.pins import ContextPins
+from fp_core.receipts import Receipt
+from fp_core.run_config import RunConfig
+
+CORE = Path(__file__).resolve().parents[2] / "src" / "fp_core"
+FORBIDDEN_MODULES = {"socket", "subprocess", "requests", "urllib", "http", "confluent_kafka", "boto3", "botocore",
+                     "psycopg", "redis", "os", "time", "sqlite3", "shutil", "pathlib", "io", "asyncio", "threading"}
+
+
+@pytest.mark.parametrize(("model", "data", "field"), [
+    (ContextPins, {"platform_run_id": "pr", "scenario_run_id": "sr", "manifest_fingerprint": "xyz", "seed": 1,
+                   "schema_version": "v", "policy_id": "p", "bundle_id": "b"}, "manifest_fingerprint"),
+    (ContextPins, {"platform_run_id": "has space", "scenario_run_id": "sr", "manifest_fingerprint": "a" * 64,
+                   "seed": 1, "schema_version": "v", "policy_id": "p", "bundle_id": "b"}, "platform_run_id"),
+    (OriginOffset, {"topic": "t", "partition": -1, "offset": 0}, "partition"),
+    (OffsetRange, {"topic": "t", "partition": 0, "start_offset": -2, "end_offset": 0}, "start_offset"),
+    (RunConfig, {"env": "e", "seed": 1, "events": 1}, "events"),
+    (RunConfig, {"env": "e", "seed": 1, "events": 100, "drills": ["nope"]}, "drills"),
+    (Receipt, {"receipt_id": "r"}, "platform_run_id"),
+    (RunCompleted, {"platform_run_id": "p", "status": "x", "files": [], "drills_passed": "yes"}, "drills_passed"),
+])
+def test_model_rejects_malformed_input_naming_the_field(model: type, data: dict[str, object], field: str) -> None:
+    with pytest.raises(ValidationError) as exc:
+        model.model_validate(data)
+    assert field in str(exc.value)
+
+
+def test_envelope_requires_timezone_and_rejects_unknown_fields() -> None:
+    pins = {"platform_run_id": "pr", "scenario_run_id": "sr", "manifest_fingerprint": "a" * 64, "seed": 1,
+            "schema_version": "v", "policy_id": "p", "bundle_id": "b"}
+    base = {"event_id": "0" * 32, "event_type": "transaction", "ts_utc": "2026-01-01T00:00:00", "pins": pins,
+            "payload": {}, "producer": "wsp"}
+    with pytest.raises(ValidationError, match="ts_utc"):
+        EventEnvelope.model_validate_json(json.dumps(base))
+    with pytest.raises(ValidationError, match="surprise"):
+        EventEnvelope.model_validate_json(json.dumps(dict(base, ts_utc="2026-01-01T00:00:00Z", surprise=1)))
+
+
+def test_models_are_frozen() -> None:
+    o = OriginOffset(topic="t", partition=0, offset=1)
+    with pytest.raises(ValidationError):
+        o.offset = 2  # type: ignore[misc]
+
+
+def test_fp_core_imports_no_io_and_reads_no_environment_or_clock() -> None:
+    problems = []
+    for path in CORE.rglob("*.py"):
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            names: list[str] = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names = [node.module]
+            problems += [f"{path.name}: import {n}" for n in names if n.split(".")[0] in FORBIDDEN_MODULES]
+            if isinstance(node, ast.Attribute) and node.attr in ("now", "utcnow", "today", "environ", "getenv"):
+                problems.append(f"{path.name}:{node.lineno}: .{node.attr}")
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "open":
+                problems.append(f"{path.name}:{node.lineno}: open()")
+    assert problems == []
+
+
+def test_fp_core_imports_nothing_of_ours_outside_itself() -> None:
+    for path in CORE.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                assert not node.module.startswith(("fp_adapters", "fp_apps", "fp_ops")), path
