@@ -60,7 +60,7 @@ def test_produce_consume_commit_round_trip_with_offsets(fresh_settings: Settings
     by_origin = {r.origin: r.value for r in got}
     for m, d in zip(msgs, deliveries, strict=True):
         assert d.origin is not None and by_origin[d.origin] == m.value  # delivery offsets are where records are
-    consumer.commit({tp: n for tp, n in end.items()})
+    consumer.commit(dict(end))
     assert consumer.committed(list(end)) == {tp: (n or None) for tp, n in end.items()}
     consumer.close()
     producer.close()
@@ -95,7 +95,7 @@ def test_admission_index_first_writer_wins_under_concurrent_writers(fresh_settin
     def writer(n: int) -> None:
         c = connect(fresh_settings.postgres.dsn)
         try:
-            results[n] = PgAdmissionIndex(c).claim({k: f"hash-{n}" for k in keys})  # type: ignore[assignment]
+            results[n] = PgAdmissionIndex(c).claim(dict.fromkeys(keys, f"hash-{n}"))  # type: ignore[assignment]
         finally:
             c.close()
 

@@ -15,18 +15,18 @@ from fp_core.scoring import DEFAULT_BUNDLE, DEFAULT_POLICY, ActionType, choose_a
 
 PINS = ContextPins(platform_run_id="pr-1", scenario_run_id="sr-1", manifest_fingerprint="a" * 64, seed=1,
                    schema_version="fp.event.v1", policy_id="p1", bundle_id="b:1")
-O = OriginOffset(topic="t", partition=0, offset=1)
+ORIGIN = OriginOffset(topic="t", partition=0, offset=1)
 
 
 def item(kind: ContextKind, ts: int, **payload: object) -> ContextItem:
-    return ContextItem(kind=kind, key="k", ts_ms=ts, payload=dict(payload), origin=O)
+    return ContextItem(kind=kind, key="k", ts_ms=ts, payload=dict(payload), origin=ORIGIN)
 
 
 FA = item(ContextKind.FLOW_ANCHOR, 990, flow_id="f1", arrival_id="a1", merchant_id="m1")
 AR = item(ContextKind.ARRIVAL, 980, channel="web")
 EN = item(ContextKind.ENTITIES, 985, card_id="k1", device_first_seen=True, card_country="FR")
 TXN = TransactionView(event_id="e" * 32, ts_ms=1000, txn_id="t1", flow_id="f1", merchant_id="m1",
-                      amount_minor=250_000, merchant_country="GB", origin=O)
+                      amount_minor=250_000, merchant_country="GB", origin=ORIGIN)
 
 
 def test_ready_frame_when_context_present_and_fresh() -> None:
