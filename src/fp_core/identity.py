@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from fp_core.canonical import digest, short_digest
+import hashlib
+
+from fp_core.canonical import digest
 
 
 class DedupeKey(NamedTuple):
@@ -15,9 +17,12 @@ class DedupeKey(NamedTuple):
     event_id: str
 
 
+ID_SEPARATOR = "\x1f"
+
+
 def derive_event_id(scenario_run_id: str, stream: str, natural_key: str) -> str:
     """Stable across retries and replays: a function of scenario, stream and natural key only."""
-    return short_digest(["event", scenario_run_id, stream, natural_key])
+    return derive_id("event", scenario_run_id, stream, natural_key)
 
 
 def payload_hash(payload: Any) -> str:
@@ -26,5 +31,11 @@ def payload_hash(payload: Any) -> str:
 
 
 def derive_id(kind: str, *parts: str | int) -> str:
-    """A 128-bit id for derived records (decisions, receipts, intents), namespaced by ``kind``."""
-    return short_digest([kind, *parts])
+    """A 128-bit id for derived records (decisions, receipts, intents), namespaced by ``kind``.
+
+    Parts are joined with the ASCII unit separator, which no identifier may contain.
+    """
+    text = ID_SEPARATOR.join([kind, *map(str, parts)])
+    if text.count(ID_SEPARATOR) != len(parts):
+        raise ValueError(f"identifier parts of {kind!r} must not contain the unit separator")
+    return hashlib.sha256(text.encode()).hexdigest()[:32]

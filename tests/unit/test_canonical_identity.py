@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from fp_core.canonical import canonical_json, digest
-from fp_core.identity import derive_event_id, payload_hash
+from fp_core.identity import derive_event_id, derive_id, payload_hash
 from fp_core.run_config import RunConfig, config_digest
 
 json_scalars = st.none() | st.booleans() | st.integers(-10**12, 10**12) | st.text(max_size=8) | st.floats(
@@ -37,11 +38,20 @@ def test_hash_equal_iff_canonical_equal(a: Any, b: Any) -> None:
     assert (digest(a) == digest(b)) == (canonical_json(a) == canonical_json(b))
 
 
+def test_derived_ids_refuse_ambiguous_parts() -> None:
+    assert derive_id("k", "a", 1) != derive_id("k", "a1")
+    with pytest.raises(ValueError, match="unit separator"):
+        derive_id("k", "a\x1fb")
+
+
 def test_canonical_json_is_compact_sorted_utf8() -> None:
     assert canonical_json({"b": 1, "a": "é"}) == '{"a":"é","b":1}'.encode()
 
 
-@given(st.text(min_size=1, max_size=10), st.text(min_size=1, max_size=10), st.text(min_size=1, max_size=10))
+ident = st.text(st.characters(blacklist_characters="\x1f"), min_size=1, max_size=10)
+
+
+@given(ident, ident, ident)
 def test_event_id_is_stable_and_32_hex(scenario: str, stream: str, key: str) -> None:
     a = derive_event_id(scenario, stream, key)
     assert a == derive_event_id(scenario, stream, key)

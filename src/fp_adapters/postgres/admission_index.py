@@ -1,4 +1,4 @@
-"""AdmissionIndex: first writer wins on the dedupe tuple, one round trip per batch."""
+"""AdmissionIndex: first writer wins on the dedupe tuple; one round trip per batch when all are new."""
 
 from __future__ import annotations
 
@@ -9,56 +9,38 @@ from fp_core.admission import Claim
 from fp_core.identity import DedupeKey
 
 CLAIM_SQL = """
-WITH incoming AS (
-  SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[])
-    AS t(platform_run_id, event_class, event_id, payload_hash)
-), ins AS (
-  INSERT INTO admission_index (platform_run_id, event_class, event_id, payload_hash)
-  SELECT platform_run_id, event_class, event_id, payload_hash FROM incoming
-  ON CONFLICT DO NOTHING
-  RETURNING platform_run_id, event_class, event_id
-)
-SELECT i.platform_run_id, i.event_class, i.event_id, ins.event_id IS NOT NULL, a.payload_hash,
-       ins.event_id IS NULL AND EXISTS (
-         SELECT 1 FROM publish_log p WHERE p.platform_run_id = i.platform_run_id
-           AND p.event_class = i.event_class AND p.event_id = i.event_id AND p.state = 'PUBLISHED')
-FROM incoming i
-LEFT JOIN ins USING (platform_run_id, event_class, event_id)
-LEFT JOIN admission_index a USING (platform_run_id, event_class, event_id)
+INSERT INTO admission_index (platform_run_id, event_class, event_id, payload_hash)
+SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[])
+ON CONFLICT DO NOTHING
+RETURNING platform_run_id, event_class, event_id
 """
 
-FIRST_SQL = """
-SELECT platform_run_id, event_class, event_id, payload_hash FROM admission_index
-WHERE (platform_run_id, event_class, event_id) IN (
-  SELECT * FROM unnest(%s::text[], %s::text[], %s::text[]))
+PRIOR_SQL = """
+SELECT a.platform_run_id, a.event_class, a.event_id, a.payload_hash, EXISTS (
+  SELECT 1 FROM publish_log p WHERE p.platform_run_id = a.platform_run_id AND p.event_class = a.event_class
+    AND p.event_id = a.event_id AND p.state = 'PUBLISHED')
+FROM admission_index a
+WHERE (a.platform_run_id, a.event_class, a.event_id) IN (SELECT * FROM unnest(%s::text[], %s::text[], %s::text[]))
 """
+
+
+def _columns(keys: Sequence[DedupeKey]) -> tuple[list[str], list[str], list[str]]:
+    return [k.platform_run_id for k in keys], [k.event_class for k in keys], [k.event_id for k in keys]
 
 
 class PgAdmissionIndex(PgStore):
     def claim(self, firsts: Mapping[DedupeKey, str]) -> dict[DedupeKey, Claim]:
         keys = list(firsts)
-        cols = ([k.platform_run_id for k in keys], [k.event_class for k in keys], [k.event_id for k in keys],
-                [firsts[k] for k in keys])
         with self.tx() as conn:
-            rows = conn.execute(CLAIM_SQL, cols).fetchall()
-        out: dict[DedupeKey, Claim] = {}
-        unseen: list[DedupeKey] = []
-        for run, cls, eid, claimed, existing, published in rows:
-            key = DedupeKey(run, cls, eid)
-            if claimed:
-                out[key] = Claim(firsts[key], True, False)
-            elif existing is not None:
-                out[key] = Claim(existing, False, bool(published))
-            else:
-                unseen.append(key)  # a concurrent writer won after this statement's snapshot
-        if unseen:
-            winners = self.first_hashes(unseen)
-            for key in unseen:
-                out[key] = Claim(winners[key], False, False)
+            inserted = {DedupeKey(*r) for r in conn.execute(CLAIM_SQL, (*_columns(keys), [firsts[k] for k in keys]))}
+            # Conflicts: the insert waited for any concurrent winner to commit, so a new statement sees it.
+            prior = [k for k in keys if k not in inserted]
+            rows = conn.execute(PRIOR_SQL, _columns(prior)).fetchall() if prior else []
+        out = {k: Claim(firsts[k], True, False) for k in inserted}
+        out.update({DedupeKey(r[0], r[1], r[2]): Claim(r[3], False, bool(r[4])) for r in rows})
         return out
 
     def first_hashes(self, keys: Sequence[DedupeKey]) -> dict[DedupeKey, str]:
         with self.tx() as conn:
-            rows = conn.execute(FIRST_SQL, ([k.platform_run_id for k in keys], [k.event_class for k in keys],
-                                            [k.event_id for k in keys])).fetchall()
+            rows = conn.execute(PRIOR_SQL, _columns(keys)).fetchall()
         return {DedupeKey(r[0], r[1], r[2]): r[3] for r in rows}
