@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
-
 import hashlib
+from typing import Any, NamedTuple
 
 from fp_core.canonical import digest
 
