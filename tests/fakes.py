@@ -20,7 +20,7 @@ from fp_core.labels import LabelAssertion
 from fp_core.offsets import OffsetRange, OriginOffset
 from fp_core.ports import BusRecord, Delivery, OutboundMessage, TopicPartition
 from fp_core.receipts import PublishRecord, PublishState, QuarantineRecord, Receipt
-from fp_core.services.run import PortSet
+from fp_core.services.ports_set import PortSet
 from fp_core.topics import TOPIC_MAP
 
 

@@ -34,7 +34,7 @@ from fp_adapters.s3.object_store import S3ObjectStore
 from fp_adapters.settings import Settings, load_settings
 from fp_core.errors import ConfigError
 from fp_core.ports import BusConsumer
-from fp_core.services.run import PortSet
+from fp_core.services.ports_set import PortSet
 
 
 def _pg(dsn: str) -> Iterator[psycopg.Connection]:

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import metadata
+from typing import Any
 
 from fp_adapters.containers import PlatformContainer, build_container
 from fp_adapters.logging import configure
 from fp_adapters.settings import REPO_ROOT
-from fp_core.services.run import PortSet
+from fp_core.services.control import RunFacts, read_facts
+from fp_core.services.ports_set import PortSet
 
 
 @contextmanager
@@ -42,3 +45,15 @@ def component_versions() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             out[dist] = "absent"
     return out
+
+
+def facts_for(ports: PortSet, platform_run_id: str) -> RunFacts:
+    consumer = ports.consumer("fp-facts-reader")
+    try:
+        return read_facts(consumer, platform_run_id)
+    finally:
+        consumer.close()
+
+
+def print_json(payload: Any) -> None:
+    print(json.dumps(payload, sort_keys=True, default=str))

@@ -85,16 +85,17 @@ def test_missing_oracle_fails_the_run_with_a_partial_bundle() -> None:
     def broken(*_a: object, **_k: object) -> None:
         raise NotFound("oracle/sr-x/manifest.json")
 
-    import fp_core.services.run as run_mod
-    original = run_mod.seal_world
-    run_mod.seal_world = broken  # type: ignore[assignment]
+    import fp_core.services.stages as stages_mod
+    original = stages_mod.seal_world
+    stages_mod.seal_world = broken  # type: ignore[assignment]
     try:
         result = RunWorkflow(ports, evidence_uri=lambda p: p).run(RunConfig(env="m", seed=1, events=100), "pr-f")
     finally:
-        run_mod.seal_world = original
-    assert result.status == "FAILED" and result.summary["failure_stage"] == "oracle"
+        stages_mod.seal_world = original
+    assert result.status == "FAILED" and result.summary["failure_stage"] == "sr_ready"
     failed = json.loads(ports.objects.get("evidence/runs/pr-f/run_failed.json"))
-    assert failed["failure_stage"] == "oracle" and "NotFound" in failed["reason"]
+    assert failed["failure_stage"] == "sr_ready" and "NotFound" in failed["reason"]
+    assert json.loads(ports.objects.get("evidence/runs/pr-f/run.json"))["pins"] == {}
 
 
 def test_stalled_consumer_raises_instead_of_hanging() -> None:

@@ -27,6 +27,7 @@ class ReadySignal(FrozenModel):
     message_id: str
     kind: str = "READY"
     pins: ContextPins
+    config: RunConfig
     config_digest: str
     stream_view_keys: tuple[str, ...]
     label_keys: tuple[str, ...]
@@ -100,7 +101,7 @@ class ScenarioRunner:
                            schema_version=EVENT_SCHEMA_VERSION, policy_id=config.policy.policy_id,
                            bundle_id=f"{config.bundle.bundle_id}:{config.bundle.version}")
         ready = ReadySignal(message_id=derive_id("ready", platform_run_id, fingerprint), pins=pins,
-                            config_digest=config_digest(config),
+                            config=config, config_digest=config_digest(config),
                             stream_view_keys=tuple(manifest.stream_view_keys()),
                             label_keys=tuple(manifest.label_keys()))
         [delivery] = self.producer.publish([OutboundMessage(topics.CONTROL, platform_run_id.encode(),

@@ -1,0 +1,20 @@
+"""fp-wsp: on READY, stream the sealed stream_view into IG (embedded, see docs/decisions.md D4)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from fp_apps.wiring import facts_for, platform, print_json
+from fp_core.services.stages import Stages
+
+
+def wsp(run_id: Annotated[str, typer.Option("--run-id")], env: Annotated[str, typer.Option(envvar="FP_ENV")]) -> None:
+    with platform(env) as (_c, ports):
+        fact = Stages(ports).stream(facts_for(ports, run_id).ready)
+    print_json(fact.model_dump(mode="json", exclude={"drill_txn_keys"}))
+
+
+def main() -> None:
+    typer.run(wsp)
