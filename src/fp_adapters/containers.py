@@ -13,9 +13,10 @@ import psycopg
 import redis
 from dependency_injector import containers, providers
 
-from fp_adapters.aws import s3_client
+from fp_adapters.aws import aws_client, s3_client
 from fp_adapters.clock import SystemClock
-from fp_adapters.kafka.client_config import BusCredentials, client_config
+from fp_adapters.dynamodb.quarantine_index import DynamoQuarantineIndex
+from fp_adapters.kafka.client_config import BusCredentials, client_config, credentials_from_ssm
 from fp_adapters.kafka.consumer import KafkaBusConsumer
 from fp_adapters.kafka.names import TopicNames
 from fp_adapters.kafka.producer import KafkaBusProducer
@@ -32,6 +33,7 @@ from fp_adapters.postgres.receipts import PgReceiptLog
 from fp_adapters.redis.join_store import RedisJoinStore
 from fp_adapters.s3.object_store import S3ObjectStore
 from fp_adapters.settings import Settings, load_settings
+from fp_adapters.ssm.secret_store import SsmSecretStore
 from fp_core.errors import ConfigError
 from fp_core.ports import BusConsumer
 from fp_core.services.ports_set import PortSet
@@ -76,7 +78,7 @@ class PlatformContainer(containers.DeclarativeContainer):
     """The adapter set shared by every environment; environments override only what differs."""
 
     settings = providers.Dependency(instance_of=Settings)
-    credentials = providers.Singleton(plain_credentials, settings)
+    credentials: providers.Provider[BusCredentials] = providers.Singleton(plain_credentials, settings)
     names = providers.Singleton(lambda s: TopicNames(s.bus.topic_prefix), settings)
     kafka_conf = providers.Singleton(lambda s, c: client_config(s.bus, c), settings, credentials)
 
@@ -110,7 +112,27 @@ class LocalParityContainer(PlatformContainer):
     """local_parity: Kafka PLAINTEXT, Postgres, Redis, S3 emulator; secrets from the config file."""
 
 
-CONTAINERS: dict[str, type[PlatformContainer]] = {"local_parity": LocalParityContainer}
+def _ssm_credentials(settings: Settings, secrets: SsmSecretStore) -> Iterator[BusCredentials]:
+    yield credentials_from_ssm(settings.bus, secrets)
+
+
+class DevMinContainer(PlatformContainer):
+    """dev_min: Kafka SASL_SSL/PLAIN with credentials from SSM SecureString, S3 bucket map, DynamoDB
+    quarantine index. Only endpoints and files differ between real AWS/Confluent and the emulation."""
+
+    ssm = providers.Singleton(aws_client, "ssm", PlatformContainer.settings)
+    secret_store = providers.Singleton(SsmSecretStore, ssm)
+    ssm_credentials = providers.Resource(_ssm_credentials, PlatformContainer.settings, secret_store)
+    dynamodb = providers.Singleton(aws_client, "dynamodb", PlatformContainer.settings)
+    dynamo_quarantine_index = providers.Singleton(
+        lambda c, s: DynamoQuarantineIndex(c, s.dynamodb.quarantine_table), dynamodb, PlatformContainer.settings)
+
+
+CONTAINERS: dict[str, type[PlatformContainer]] = {"local_parity": LocalParityContainer, "dev_min": DevMinContainer}
+# Which shared providers an environment replaces, and with which of its own (override rewires dependents).
+OVERRIDES: dict[str, dict[str, str]] = {
+    "dev_min": {"credentials": "ssm_credentials", "quarantine_index": "dynamo_quarantine_index"},
+}
 
 
 def build_container(env: str, settings: Settings | None = None) -> PlatformContainer:
@@ -118,5 +140,7 @@ def build_container(env: str, settings: Settings | None = None) -> PlatformConta
     if env not in CONTAINERS:
         raise ConfigError(f"unknown environment {env!r}; valid: {sorted(CONTAINERS)}")
     container = CONTAINERS[env](settings=settings or load_settings(env))
+    for shared, own in OVERRIDES.get(env, {}).items():
+        getattr(container, shared).override(getattr(container, own))
     container.check_dependencies()
     return container

@@ -34,6 +34,13 @@ class BusSettings(_Section):
     linger_ms: int = 20
     delivery_timeout_s: float = 60.0
 
+    def ca_path(self) -> str | None:
+        """The CA file, relative paths taken from the repository root."""
+        if not self.ca_file:
+            return None
+        path = Path(self.ca_file)
+        return str(path if path.is_absolute() else REPO_ROOT / path)
+
 
 class ObjectStoreSettings(_Section):
     endpoint_url: str | None = None

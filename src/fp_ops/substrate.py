@@ -166,13 +166,17 @@ def java() -> str:
     return exe
 
 
-def start_kafka(extra_listeners: dict[str, str] | None = None, extra: str = "", jvm_opts: tuple[str, ...] = ()
-                ) -> None:
+def start_kafka() -> None:
+    """One broker, two listeners: PLAINTEXT (local_parity) and SASL_SSL/PLAIN (the managed emulation)."""
     if running(KAFKA):
         return
+    from fp_ops.managed_kafka import broker_settings
+
     kafka_jars()
     KAFKA.dir.mkdir(parents=True, exist_ok=True)
+    extra_listeners, extra = broker_settings()
     props = kafka_properties(extra_listeners, extra)
+    props.chmod(0o600)
     cid_file = KAFKA.dir / "cluster_id"
     if not cid_file.exists():
         cid_file.write_text(base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="))
@@ -185,7 +189,7 @@ def start_kafka(extra_listeners: dict[str, str] | None = None, extra: str = "", 
         if fmt.returncode != 0:
             KAFKA.log.write_text(fmt.stdout + fmt.stderr)
             raise SubstrateError(f"kafka: storage format failed; see {KAFKA.log}")
-    spawn(KAFKA, [java(), "-Xms256m", "-Xmx1g", "-XX:+UseG1GC", log4j, *jvm_opts, "-cp", classpath,
+    spawn(KAFKA, [java(), "-Xms256m", "-Xmx1g", "-XX:+UseG1GC", log4j, "-cp", classpath,
                   "kafka.Kafka", str(props)])
 
 

@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from fp_adapters.settings import BusSettings
+from fp_core.ports import SecretStore
+
+CREDENTIAL_NAMES = ("bootstrap", "api_key", "api_secret")
 
 
 @dataclass(frozen=True)
@@ -27,6 +30,14 @@ def client_config(bus: BusSettings, creds: BusCredentials) -> dict[str, str | in
     if bus.security_protocol == "SASL_SSL":
         conf.update({"sasl.mechanism": bus.sasl_mechanism, "sasl.username": creds.api_key or "",
                      "sasl.password": creds.api_secret or ""})
-        if bus.ca_file:
-            conf["ssl.ca.location"] = bus.ca_file
+        ca = bus.ca_path()
+        if ca:
+            conf["ssl.ca.location"] = ca
     return conf
+
+
+def credentials_from_ssm(bus: BusSettings, secrets: SecretStore) -> BusCredentials:
+    """Read bootstrap, api_key and api_secret under ``bus.credentials_ssm_prefix`` (start-up only)."""
+    prefix = (bus.credentials_ssm_prefix or "").rstrip("/")
+    bootstrap, key, secret = (secrets.get(f"{prefix}/{name}") for name in CREDENTIAL_NAMES)
+    return BusCredentials(bootstrap=bootstrap, api_key=key, api_secret=secret)

@@ -1,0 +1,1 @@
+"""AWS SSM Parameter Store (boto3): SecureString secrets, resolved at start-up."""
