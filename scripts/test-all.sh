@@ -10,3 +10,7 @@ echo "== unit tests (fp_core line coverage >= 95%)"
 .venv/bin/python -m pytest tests/unit -q --cov=src/fp_core --cov-report=term:skip-covered --cov-fail-under=95
 echo "== integration and end-to-end tests on the real substrate"
 .venv/bin/python -m pytest tests/integration tests/e2e -q
+echo "== conformance suite: local_parity"
+.venv/bin/python -m pytest conformance --env local_parity -q
+echo "== conformance suite: dev_min (emulated managed endpoints)"
+.venv/bin/python -m pytest conformance --env dev_min -q

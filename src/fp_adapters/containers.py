@@ -68,9 +68,9 @@ def plain_credentials(settings: Settings) -> BusCredentials:
     return BusCredentials(bootstrap=settings.bus.bootstrap)
 
 
-def _consumer_factory(conf: dict[str, Any], names: TopicNames) -> Callable[[str], BusConsumer]:
+def _consumer_factory(conf: dict[str, Any], names: TopicNames, settings: Settings) -> Callable[[str], BusConsumer]:
     def make(group: str) -> BusConsumer:
-        return KafkaBusConsumer(conf, group, names)
+        return KafkaBusConsumer(conf, group, names, settings.bus.max_partition_fetch_bytes)
     return make
 
 
@@ -88,7 +88,7 @@ class PlatformContainer(containers.DeclarativeContainer):
     s3 = providers.Singleton(s3_client, settings)
 
     objects = providers.Singleton(lambda c, s: S3ObjectStore(c, s.objects.buckets), s3, settings)
-    consumer = providers.Singleton(_consumer_factory, kafka_conf, names)
+    consumer = providers.Singleton(_consumer_factory, kafka_conf, names, settings)
     admission_index = providers.Singleton(PgAdmissionIndex, pg)
     receipts = providers.Singleton(PgReceiptLog, pg)
     quarantine_index: providers.Provider[Any] = providers.Singleton(PgQuarantineIndex, pg)

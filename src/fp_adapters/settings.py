@@ -33,6 +33,8 @@ class BusSettings(_Section):
     topic_prefix: str = ""
     linger_ms: int = 20
     delivery_timeout_s: float = 60.0
+    max_partition_fetch_bytes: int = Field(
+        default=1_048_576, ge=1024, description="smaller values interleave partitions more finely per poll")
 
     def ca_path(self) -> str | None:
         """The CA file, relative paths taken from the repository root."""

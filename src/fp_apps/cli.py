@@ -85,6 +85,8 @@ def run(
     drill: Annotated[list[str] | None, typer.Option("--drill", help="drill name, repeatable, or 'all'")] = None,
     run_id: Annotated[str | None, typer.Option("--run-id", help="platform_run_id (default: time-based)")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="last stdout line is a JSON summary")] = False,
+    attach_conformance: Annotated[bool, typer.Option(
+        "--attach-conformance", help="run the conformance suite first and attach its report to the bundle")] = False,
 ) -> None:
     """Run the whole workflow: oracle -> SR -> WSP -> IG -> RTDL -> CM/LS -> archive -> evidence bundle."""
     drills = parse_drills(drill or [])
@@ -94,12 +96,20 @@ def run(
         raise typer.BadParameter(str(exc)) from exc
     platform_run_id = run_id or "pr-" + datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + derive_id(
         "run", seed, events, datetime.now(UTC).isoformat())[:6]
+    attachments: dict[str, bytes] = {}
+    if attach_conformance:
+        from fp_conformance.runner import run_all
+        from fp_core.evidence import CONFORMANCE_FILE
+
+        err.print(f"conformance suite on {env} ...")
+        attachments[CONFORMANCE_FILE] = (json.dumps(run_all(env), sort_keys=True, indent=2) + "\n").encode()
     try:
         with platform(env) as (container, ports):
             objects: S3ObjectStore = container.objects()
             workflow = RunWorkflow(ports, evidence_uri=objects.uri, git_sha=git_sha(),
                                    component_versions=component_versions(),
-                                   progress=lambda stage: err.print(f"  [cyan]stage[/cyan] {stage}"))
+                                   progress=lambda stage: err.print(f"  [cyan]stage[/cyan] {stage}"),
+                                   attachments=attachments)
             err.print(f"run [bold]{platform_run_id}[/bold] env={env} events={events} seed={seed} "
                       f"drills={list(drills) or 'none'}")
             result = workflow.run(config, platform_run_id)
@@ -121,6 +131,22 @@ def run(
           "status": result.status, "evidence_uri": result.evidence_uri,
           "rates_per_s": summary.get("rates_per_s", {})}, as_json)
     if result.status != "COMPLETED":
+        raise typer.Exit(1)
+
+
+@app.command("conformance")
+def conformance(env: EnvOpt = "local_parity", as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Run the ONE conformance suite (laws + port contracts) against an environment's adapter set."""
+    from fp_conformance.runner import run_all
+
+    report = run_all(env)
+    for c in report["checks"]:
+        mark = "[green]pass[/green]" if c["passed"] else "[red]FAIL[/red]"
+        err.print(f"  {mark} {c['name']:<48} {c['detail']}")
+    failed = [c["name"] for c in report["checks"] if not c["passed"]]
+    err.print(f"{len(report['checks']) - len(failed)}/{len(report['checks'])} checks passed on {env}")
+    emit(report, as_json)
+    if failed:
         raise typer.Exit(1)
 
 

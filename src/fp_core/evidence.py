@@ -22,6 +22,7 @@ CORE_FILES: tuple[str, ...] = (
     "obs/reconciliation.json",
 )
 COMPLETION_FILE = "run_completed.json"
+CONFORMANCE_FILE = "conformance/report.json"
 FAILURE_FILE = "run_failed.json"
 WALL_CLOCK_FIELDS = frozenset({"started_at", "ended_at", "durations_s", "rates_per_s", "git_sha",
                                "wall_clock"})
@@ -154,6 +155,10 @@ def verify_bundle(files: Mapping[str, bytes]) -> list[str]:
         problems.append("not every admitted transaction has exactly one decision")
     if recon.duplicate_action_outcomes:
         problems.append(f"{recon.duplicate_action_outcomes} duplicate action outcomes")
+    if completed.conformance_attached:
+        report = docs.get(CONFORMANCE_FILE, {})
+        if not report.get("checks") or not all(c.get("passed") for c in report["checks"]):
+            problems.append("attached conformance report is missing or has failed checks")
     drills = [n for n in docs if n.startswith("drills/")]
     failed = [n for n in drills if not docs[n].get("passed")]
     if failed:

@@ -18,6 +18,7 @@ from fp_core.drills import DrillRecord
 from fp_core.event_class import TRAFFIC_CLASS
 from fp_core.evidence import (
     COMPLETION_FILE,
+    CONFORMANCE_FILE,
     FAILURE_FILE,
     AnomalySummary,
     DlaSummary,
@@ -105,7 +106,8 @@ class Reporter:
 
     def write(self, run: str, header: RunHeader, intended: Mapping[str, int], metrics: Mapping[str, Any],
               drills: Sequence[DrillRecord], rtdl_group: str, archive_objects: Sequence[str],
-              ambiguous_publishes: int) -> tuple[str, dict[str, bytes]]:
+              ambiguous_publishes: int, attachments: Mapping[str, bytes] | None = None
+              ) -> tuple[str, dict[str, bytes]]:
         """Write the complete bundle; returns its prefix and the files as written."""
         receipts = self.receipt_summary(run)
         dla, missing_flows = self.dla_summary(run)
@@ -137,9 +139,10 @@ class Reporter:
         }
         for d in drills:
             files[drill_file(d.drill_id)] = render(d)
+        files.update(attachments or {})
         files[COMPLETION_FILE] = render(RunCompleted(
             platform_run_id=run, status="COMPLETED", files=sorted(files),
-            drills_passed=all(d.passed for d in drills)))
+            drills_passed=all(d.passed for d in drills), conformance_attached=CONFORMANCE_FILE in files))
         prefix = bundle_prefix(run)
         for name, data in files.items():
             self.objects.put(f"{prefix}/{name}", data)

@@ -41,6 +41,7 @@ class RunWorkflow:
     component_versions: Mapping[str, str] = field(default_factory=dict)
     progress: Callable[[str], None] = lambda stage: None
     lag_pause_s: float = 1.5
+    attachments: Mapping[str, bytes] = field(default_factory=dict)
 
     def header(self, config: RunConfig, run: str, started_ms: int, ended_ms: int | None,
                ready: ReadySignal | None) -> RunHeader:
@@ -90,7 +91,8 @@ class RunWorkflow:
             metrics = {"counts": counts, "durations_s": durations, "rates_per_s": rates,
                        "lag_drill": done["rtdl"].stats["lag"]}
             header = self.header(config, platform_run_id, started_ms, p.clock.now_ms(), r)
-            prefix, files, drills = timed("reporter", lambda: stages.report(r, s, done, header, metrics))
+            prefix, files, drills = timed("reporter", lambda: stages.report(r, s, done, header, metrics,
+                                                                                self.attachments))
             status = "COMPLETED" if all(d.passed for d in drills) else "COMPLETED_WITH_FAILED_DRILLS"
             p.log.info("run.completed", platform_run_id=platform_run_id, scenario_run_id=scenario, status=status)
             summary = {"counts": counts, "durations_s": durations, "rates_per_s": rates,

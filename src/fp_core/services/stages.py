@@ -122,14 +122,15 @@ class Stages:
             ledger, stats.get("lag"), int(stats.get("admitted_inputs", -1)), int(stats.get("consumed", -2)))
 
     def report(self, ready: ReadySignal, stream: StreamComplete, stages: Mapping[str, StageComplete],
-               header: RunHeader, metrics: Mapping[str, Any]) -> tuple[str, dict[str, bytes], list[DrillRecord]]:
+               header: RunHeader, metrics: Mapping[str, Any], attachments: Mapping[str, bytes] | None = None
+               ) -> tuple[str, dict[str, bytes], list[DrillRecord]]:
         run = ready.pins.platform_run_id
         drills = self.judge_drills(ready, stream, stages.get("rtdl"))
         archive = stages.get("archive")
         objects = list(archive.stats["objects"]) if archive else []
         ambiguous = self.ports.receipts.unresolved_publishes(run)
         prefix, files = self.reporter().write(run, header, stream.sent_by_class, metrics, drills, RTDL_GROUP,
-                                              objects, ambiguous)
+                                              objects, ambiguous, attachments)
         return prefix, files, drills
 
     def reporter(self) -> Reporter:

@@ -1,0 +1,118 @@
+"""What a check gets: the environment's container (built by ``build_container(env)``, the same wiring
+the apps use), its port set, and one small shared platform run with every drill."""
+
+from __future__ import annotations
+
+import io
+import json
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import structlog
+
+from fp_adapters.containers import PlatformContainer, build_container
+from fp_adapters.logging import configure
+from fp_adapters.s3.object_store import S3ObjectStore
+from fp_adapters.settings import Settings, load_settings
+from fp_core.event_class import FRAUD_CLASS_MAP, EventClass
+from fp_core.pins import ContextPins
+from fp_core.ports import BusProducer
+from fp_core.run_config import DRILLS, RunConfig
+from fp_core.services.ig import IngestionGate
+from fp_core.services.ports_set import PortSet
+from fp_core.services.run import RunResult, RunWorkflow
+
+
+@dataclass
+class SmallRun:
+    result: RunResult
+    config: RunConfig
+    logs: str
+
+
+@dataclass
+class ConformanceContext:
+    env: str
+    settings: Settings
+    container: PlatformContainer
+    ports: PortSet
+    session: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
+    _small: SmallRun | None = None
+
+    @classmethod
+    @contextmanager
+    def open(cls, env: str) -> Iterator[ConformanceContext]:
+        configure("WARNING")
+        settings = load_settings(env)
+        container = build_container(env, settings)
+        container.init_resources()
+        try:
+            yield cls(env, settings, container, container.port_set())
+        finally:
+            container.shutdown_resources()
+
+    @contextmanager
+    def other_container(self, **bus_overrides: Any) -> Iterator[PlatformContainer]:
+        """A second container for the same env (own connections), optionally with bus overrides."""
+        settings = self.settings.model_copy(update={"bus": self.settings.bus.model_copy(update=bus_overrides)})
+        container = build_container(self.env, settings)
+        container.init_resources()
+        try:
+            yield container
+        finally:
+            container.shutdown_resources()
+
+    def run_id(self, name: str) -> str:
+        return f"conf-{self.env}-{self.session}-{name}".replace("_", "-")
+
+    def pins(self, run_id: str) -> ContextPins:
+        return ContextPins(platform_run_id=run_id, scenario_run_id="sr-conformance", manifest_fingerprint="c" * 64,
+                           seed=1, schema_version="fp.event.v1", policy_id="fraud-policy-v1",
+                           bundle_id="fraud-logit:1.0.0")
+
+    def gate(self, pins: ContextPins, producer: BusProducer | None = None,
+             class_map: dict[str, EventClass] | None = None) -> IngestionGate:
+        p = self.ports
+        return IngestionGate(pins, class_map or dict(FRAUD_CLASS_MAP), p.admission_index, p.receipts,
+                             p.quarantine_index, p.objects, producer or p.producer, p.log)
+
+    def objects(self) -> S3ObjectStore:
+        store: S3ObjectStore = self.container.objects()
+        return store
+
+    def small_run(self) -> SmallRun:
+        """One platform run with every drill, its logs captured; shared by the checks that read it."""
+        if self._small is None:
+            buffer = io.StringIO()
+            configure_into(buffer)
+            config = RunConfig(env=self.env, seed=23, events=1200, drills=DRILLS)
+            result = RunWorkflow(self.ports, evidence_uri=self.objects().uri, lag_pause_s=0.3).run(
+                config, self.run_id("run"))
+            configure("WARNING")
+            self._small = SmallRun(result, config, buffer.getvalue())
+        return self._small
+
+
+def configure_into(buffer: io.StringIO) -> None:
+    """The production log pipeline (JSON, redaction) writing into ``buffer`` at INFO."""
+    from fp_adapters import logging as fp_logging
+
+    fp_logging.configure("INFO")
+    structlog.configure(logger_factory=structlog.PrintLoggerFactory(file=buffer))
+
+
+def envelope(pins: ContextPins, event_id: str, event_type: str = "transaction", amount: int = 500,
+             **payload_over: Any) -> bytes:
+    payloads: dict[str, dict[str, Any]] = {
+        "transaction": {"txn_id": "t1", "flow_id": "f1", "merchant_id": "m1", "amount_minor": amount,
+                        "currency": "GBP", "merchant_country": "GB"},
+        "arrival_event": {"arrival_id": "a1", "merchant_id": "m1", "customer_id": "c1", "channel": "web",
+                          "country": "GB"},
+    }
+    payload = dict(payloads.get(event_type, payloads["transaction"]), **payload_over)
+    return json.dumps({"event_id": event_id, "event_type": event_type, "ts_utc": "2026-01-01T00:00:00.000+00:00",
+                       "pins": pins.model_dump(mode="json"), "payload": payload, "producer": "conformance",
+                       "schema_version": "fp.event.v1"}).encode()
