@@ -4,12 +4,17 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+if [ ! -x .venv-checkov/bin/checkov ]; then
+  echo "[setup] installing checkov in its own environment (its hcl2 conflicts with python-hcl2)" >&2
+  python3 -m venv .venv-checkov
+  .venv-checkov/bin/pip install -q 'checkov>=3.2,<4'
+fi
 echo "== ruff"; .venv/bin/ruff check src tests bench
 echo "== mypy --strict"; .venv/bin/mypy
 echo "== unit tests (fp_core line coverage >= 95%)"
 .venv/bin/python -m pytest tests/unit -q --cov=src/fp_core --cov-report=term:skip-covered --cov-fail-under=95
 echo "== integration and end-to-end tests on the real substrate"
-.venv/bin/python -m pytest tests/integration tests/e2e -q
+.venv/bin/python -m pytest tests/infra tests/integration tests/e2e -q -rs
 echo "== conformance suite: local_parity"
 .venv/bin/python -m pytest conformance --env local_parity -q
 echo "== conformance suite: dev_min (emulated managed endpoints)"

@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 
 from fp_adapters.s3.object_store import S3ObjectStore
+from fp_apps.dev_min_cli import app as dev_min_app
 from fp_apps.wiring import component_versions, git_sha, platform
 from fp_core.errors import ConfigError, NotFound
 from fp_core.evidence import bundle_prefix, verify_bundle
@@ -24,6 +25,7 @@ substrate_app = typer.Typer(no_args_is_help=True, help="The local_parity substra
 evidence_app = typer.Typer(no_args_is_help=True, help="Evidence bundles.")
 app.add_typer(substrate_app, name="substrate")
 app.add_typer(evidence_app, name="evidence")
+app.add_typer(dev_min_app, name="dev-min")
 err = Console(stderr=True)
 
 EnvOpt = Annotated[str, typer.Option("--env", envvar="FP_ENV", help="environment: local_parity | dev_min")]

@@ -1,0 +1,154 @@
+"""``fp dev-min up|run|down|status|cost``: operate dev_min (seed 12.5, 13, B.5).
+
+``--mode aws`` drives Terraform against real AWS/Confluent; ``--mode emulated`` (the default on these
+machines) uses the local substrate's emulated managed endpoints. Everything after the infrastructure
+step (preflight, the run, teardown verification and proof) is the same code in both modes.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+import typer
+from rich.console import Console
+
+from fp_adapters.aws import aws_client, s3_client
+from fp_adapters.s3.object_store import S3ObjectStore
+from fp_adapters.settings import REPO_ROOT, load_settings
+from fp_apps.wiring import component_versions, git_sha, platform
+from fp_core.identity import derive_id
+from fp_core.run_config import DRILLS, RunConfig
+from fp_core.services.run import RunWorkflow
+from fp_ops import dev_min
+
+app = typer.Typer(no_args_is_help=True, help="Operate dev_min: up, run, down (destroy-by-default), status, cost.")
+err = Console(stderr=True)
+SESSION_FILE = REPO_ROOT / ".substrate/dev_min_session.json"
+VAR_FILE = REPO_ROOT / "infra/terraform/dev_min/dev_min.tfvars"
+Mode = Annotated[Literal["emulated", "aws"], typer.Option("--mode", envvar="DEV_MIN_MODE")]
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def terraform_for(settings: Any) -> dev_min.Terraform:
+    account = aws_client("sts", settings).get_caller_identity()["Account"]
+    return dev_min.Terraform(state_bucket=f"fraud-platform-dev-min-{account}-{settings.aws.region}-tfstate",
+                             lock_table="fraud-platform-dev-min-tf-lock", region=settings.aws.region,
+                             var_file=VAR_FILE)
+
+
+def report(results: list[dev_min.CheckResult]) -> bool:
+    for r in results:
+        err.print(f"  {'[green]ok[/green]  ' if r.passed else '[red]FAIL[/red]'} {r.name:<32} {r.detail}")
+    return all(r.passed for r in results)
+
+
+@app.command()
+def up(mode: Mode = "emulated") -> None:
+    """Apply core (bootstrapping its state if absent) then demo; then preflight."""
+    settings = load_settings("dev_min")
+    session: dict[str, Any] = {"session_id": derive_id("session", now_iso())[:12], "started_at": now_iso(),
+                               "mode": mode}
+    if mode == "aws":
+        tf = terraform_for(settings)
+        s3 = s3_client(settings)
+        if tf.state_bucket not in {b["Name"] for b in s3.list_buckets().get("Buckets", [])}:
+            tf.bootstrap_core()
+        core = tf.apply("core")
+        demo = tf.apply("demo")
+        session["resources"] = {"cluster_id": demo["cluster_id"]["value"], "bucket_map": core["bucket_map"]["value"]}
+    else:
+        from fp_ops import substrate
+
+        substrate.up()
+        session["resources"] = {"cluster_id": "emulated:local-broker-sasl_ssl",
+                                "bucket_map": dict(settings.objects.buckets)}
+    SESSION_FILE.parent.mkdir(parents=True, exist_ok=True)
+    SESSION_FILE.write_text(json.dumps(session, indent=2))
+    ok = report(dev_min.preflight(settings, f"evidence/preflight/{session['session_id']}.json"))
+    if not ok:
+        raise typer.Exit(1)
+    err.print(f"[green]dev_min up[/green] (session {session['session_id']}, mode {mode})")
+
+
+def current_session() -> dict[str, Any]:
+    if not SESSION_FILE.exists():
+        raise typer.BadParameter("no dev_min session: run `fp dev-min up` first")
+    session: dict[str, Any] = json.loads(SESSION_FILE.read_text())
+    return session
+
+
+@app.command()
+def run(events: int = 20_000, seed: int = 7, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """The full run (the same workflow as `fp run`) on dev_min with every drill; the bundle records the
+    demo session and the resources used."""
+    session = current_session()
+    attachment = {"session_id": session["session_id"], "session_started_at": session["started_at"],
+                  "mode": session["mode"], "resources": session["resources"], "run_started_at": now_iso(),
+                  "flex_demo_toggles": {}}
+    run_id = "pr-devmin-" + datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+    with platform("dev_min") as (container, ports):
+        objects: S3ObjectStore = container.objects()
+        workflow = RunWorkflow(ports, evidence_uri=objects.uri, git_sha=git_sha(),
+                               component_versions=component_versions(),
+                               progress=lambda stage: err.print(f"  [cyan]stage[/cyan] {stage}"),
+                               attachments={"dev_min/session.json": (json.dumps(
+                                   attachment, sort_keys=True, indent=2) + "\n").encode()})
+        result = workflow.run(RunConfig(env="dev_min", seed=seed, events=events, drills=DRILLS), run_id)
+    err.print(f"{result.status}: evidence bundle {result.evidence_uri}")
+    if as_json:
+        print(json.dumps({"platform_run_id": result.platform_run_id, "status": result.status,
+                          "evidence_uri": result.evidence_uri}, sort_keys=True))
+    if result.status != "COMPLETED":
+        raise typer.Exit(1)
+
+
+@app.command()
+def down(mode: Mode = "emulated") -> None:
+    """Destroy the demo stack, verify nothing costly remains, write the teardown proof to evidence."""
+    settings = load_settings("dev_min")
+    session = current_session() if SESSION_FILE.exists() else {"session_id": "none", "started_at": None}
+    if mode == "aws":
+        tf = terraform_for(settings)
+        tf.destroy_demo()
+        state: list[str] | None = tf.demo_state()
+    else:
+        dev_min.remove_demo_parameters(settings)
+        state = None
+    results = dev_min.verify_teardown(settings, state)
+    ok = report(results)
+    proof = {"session_id": session["session_id"], "session_started_at": session.get("started_at"),
+             "session_ended_at": now_iso(), "mode": mode, "passed": ok,
+             "checks": [r.model_dump() for r in results], "core_and_evidence_remain": True}
+    objects = S3ObjectStore(s3_client(settings), settings.objects.buckets)
+    key = f"evidence/teardown/{session['session_id']}-{datetime.now(UTC).strftime('%Y%m%dT%H%M%S')}.json"
+    objects.put(key, (json.dumps(proof, sort_keys=True, indent=2) + "\n").encode())
+    SESSION_FILE.unlink(missing_ok=True)
+    err.print(f"teardown proof: {objects.uri(key)}")
+    if not ok:
+        raise typer.Exit(1)
+
+
+@app.command()
+def status() -> None:
+    """Preflight checks without writing anything but the marker object."""
+    settings = load_settings("dev_min")
+    ok = report(dev_min.preflight(settings, f"evidence/preflight/status-{derive_id('s', now_iso())[:8]}.json"))
+    raise typer.Exit(0 if ok else 1)
+
+
+@app.command()
+def cost(hours: Annotated[float, typer.Option(help="demo hours per session")] = 3.0,
+         demos: Annotated[int, typer.Option(help="demo sessions per month")] = 2,
+         as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Appendix B worksheet with the rates in config/cost_rates.yaml."""
+    sheet = dev_min.cost_worksheet(dev_min.load_rates(), hours, demos)
+    for k, v in sheet.items():
+        err.print(f"  {k:<30} {v}")
+    if as_json:
+        print(json.dumps(sheet, sort_keys=True))
+
