@@ -21,7 +21,7 @@ def test_checkov_has_no_unexplained_failures() -> None:
     if not CHECKOV.exists():
         pytest.fail("checkov is not installed in .venv-checkov: scripts/test-all.sh installs it")
     proc = subprocess.run([str(CHECKOV), "-d", str(STACKS), "--framework", "terraform", "--external-checks-dir",
-                           str(REPO_ROOT / "infra/policies"), "-o", "json", "--skip-download", "--quiet"],
+                           str(REPO_ROOT / "infra/policies"), "-o", "json", "--skip-download"],
                           capture_output=True, text=True, timeout=600)
     report = json.loads(proc.stdout)
     results = report["results"] if isinstance(report, dict) else report[0]["results"]
