@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import uuid
 from pathlib import Path
 
 import pytest
@@ -55,11 +56,12 @@ def test_terraform_invocations_are_exactly_planned(tmp_path: Path) -> None:
 
 def test_preflight_and_teardown_verification_on_emulated_endpoints(substrate: None) -> None:
     settings = load_settings("dev_min")
+    marker = f"evidence/preflight/test-{uuid.uuid4().hex}"
     try:
-        assert all(r.passed for r in dev_min.preflight(settings, "evidence/preflight/test.json")), \
-            dev_min.preflight(settings, "evidence/preflight/test2.json")
+        first = dev_min.preflight(settings, marker + "-1.json")
+        assert all(r.passed for r in first), first
         assert dev_min.remove_demo_parameters(settings) == dev_min.ssm_names(settings)
-        failed = {r.name: r for r in dev_min.preflight(settings, "evidence/preflight/test3.json")}
+        failed = {r.name: r for r in dev_min.preflight(settings, marker + "-2.json")}
         assert not failed["ssm_parameters"].passed and "/confluent/api_secret" in failed["ssm_parameters"].detail
         proof = {r.name: r.passed for r in dev_min.verify_teardown(settings, None)}
         assert proof == {"confluent_resources_destroyed": True, "ssm_parameters_removed": True,
