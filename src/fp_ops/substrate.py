@@ -127,20 +127,22 @@ def spawn(svc: Service, argv: list[str], env: dict[str, str] | None = None) -> N
 
 
 # ---------------------------------------------------------------- Kafka
-def kafka_jars() -> None:
-    if KAFKA_LIBS.is_dir() and any(KAFKA_LIBS.glob("kafka_2.13-*.jar")):
+def kafka_jars(libs: Path = KAFKA_LIBS, maven_args: tuple[str, ...] = (), log: Path | None = None) -> None:
+    """The broker jars pinned by the POM, copied from Maven Central into the git-ignored cache."""
+    if libs.is_dir() and any(libs.glob("kafka_2.13-*.jar")):
         return
     mvn = shutil.which("mvn")
     if mvn is None:
         raise SubstrateError("kafka: Maven (mvn) is not installed; run the README setup command")
     say("kafka: fetching broker jars with Maven (first time only)")
-    proc = subprocess.run([mvn, "-q", "-B", "-f", str(KAFKA_POM), "dependency:copy-dependencies",
-                           f"-DoutputDirectory={KAFKA_LIBS}"], capture_output=True, text=True)
-    if proc.returncode != 0 or not any(KAFKA_LIBS.glob("kafka_2.13-*.jar")):
-        KAFKA.dir.mkdir(parents=True, exist_ok=True)
-        KAFKA.log.write_text(proc.stdout + proc.stderr)
+    proc = subprocess.run([mvn, "-q", "-B", *maven_args, "-f", str(KAFKA_POM), "dependency:copy-dependencies",
+                           f"-DoutputDirectory={libs}"], capture_output=True, text=True)
+    if proc.returncode != 0 or not any(libs.glob("kafka_2.13-*.jar")):
+        log = log or KAFKA.log
+        log.parent.mkdir(parents=True, exist_ok=True)
+        log.write_text(proc.stdout + proc.stderr)
         raise SubstrateError("kafka: could not fetch the broker jars from Maven Central (is it reachable?); "
-                             f"Maven output in {KAFKA.log}. The broker is never swapped for another.")
+                             f"Maven output in {log}. The broker is never swapped for another.")
 
 
 def kafka_properties(extra_listeners: dict[str, str] | None = None, extra: str = "") -> Path:

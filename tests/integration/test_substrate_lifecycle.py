@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import uuid
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -27,7 +28,7 @@ def test_up_is_idempotent_and_status_reports_every_service(substrate: None) -> N
     assert all(r["running"] for r in rows.values())
 
 
-def test_port_in_use_names_the_service_and_its_log(tmp_path: object) -> None:
+def test_port_in_use_names_the_service_and_its_log() -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         s.listen()
@@ -35,6 +36,13 @@ def test_port_in_use_names_the_service_and_its_log(tmp_path: object) -> None:
         svc = sub.Service("probe", port, f"127.0.0.1:{port}")
         with pytest.raises(sub.SubstrateError, match=r"probe: port \d+ is in use.*probe.log"):
             sub.spawn(svc, ["sleep", "1"])
+
+
+def test_unreachable_maven_fails_clearly_and_swaps_nothing(tmp_path: Path) -> None:
+    libs = tmp_path / "libs"
+    with pytest.raises(sub.SubstrateError, match=r"could not fetch the broker jars from Maven Central.*never swapped"):
+        sub.kafka_jars(libs, ("-o", f"-Dmaven.repo.local={tmp_path / 'empty-repo'}"), tmp_path / "mvn.log")
+    assert not list(libs.glob("*.jar")) and (tmp_path / "mvn.log").exists()
 
 
 def test_kafka_and_postgres_data_survive_a_restart(fresh_settings: Settings) -> None:
