@@ -12,13 +12,15 @@ class PgAuditLog(PgStore):
     def append(self, records: Sequence[AuditRecord]) -> int:
         if not records:
             return 0
-        with self.tx() as conn:
-            cur = conn.execute(
-                "INSERT INTO audit_log (audit_id, platform_run_id, event_id, record) "
-                "SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[]) ON CONFLICT DO NOTHING",
-                ([r.audit_id for r in records], [r.platform_run_id for r in records],
-                 [r.decision.event_id for r in records], [r.model_dump_json() for r in records]))
-            return cur.rowcount
+        # executemany runs pipelined (one round trip) and binds each JSON document as one parameter,
+        # which avoids escaping large strings inside a text[] literal.
+        with self.tx() as conn, conn.cursor() as cur:
+            cur.executemany(
+                "INSERT INTO audit_log (audit_id, platform_run_id, event_id, record) VALUES (%s, %s, %s, %s) "
+                "ON CONFLICT DO NOTHING",
+                [(r.audit_id, r.platform_run_id, r.decision.event_id, r.model_dump_json()) for r in records],
+                returning=False)
+            return max(cur.rowcount, 0)
 
     def scan(self, platform_run_id: str) -> Iterator[AuditRecord]:
         with self.tx() as conn, conn.cursor(name="audit_scan") as cur:

@@ -12,13 +12,12 @@ class PgCaseStore(PgStore):
     def append(self, events: Sequence[CaseTimelineEvent]) -> int:
         if not events:
             return 0
-        with self.tx() as conn:
-            cur = conn.execute(
-                "INSERT INTO case_timeline (event_id, case_id, platform_run_id, record) "
-                "SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[]) ON CONFLICT DO NOTHING",
-                ([e.event_id for e in events], [e.case_id for e in events],
-                 [e.subject.platform_run_id for e in events], [e.model_dump_json() for e in events]))
-            return cur.rowcount
+        with self.tx() as conn, conn.cursor() as cur:
+            cur.executemany(
+                "INSERT INTO case_timeline (event_id, case_id, platform_run_id, record) VALUES (%s, %s, %s, %s) "
+                "ON CONFLICT DO NOTHING",
+                [(e.event_id, e.case_id, e.subject.platform_run_id, e.model_dump_json()) for e in events])
+            return max(cur.rowcount, 0)
 
     def timeline(self, case_id: str) -> list[CaseTimelineEvent]:
         with self.tx() as conn:

@@ -12,13 +12,13 @@ class PgLabelStore(PgStore):
     def append(self, assertions: Sequence[LabelAssertion]) -> int:
         if not assertions:
             return 0
-        with self.tx() as conn:
-            cur = conn.execute(
+        with self.tx() as conn, conn.cursor() as cur:
+            cur.executemany(
                 "INSERT INTO label_assertions (assertion_id, platform_run_id, event_id, record) "
-                "SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[]) ON CONFLICT DO NOTHING",
-                ([a.assertion_id for a in assertions], [a.subject.platform_run_id for a in assertions],
-                 [a.subject.event_id for a in assertions], [a.model_dump_json() for a in assertions]))
-            return cur.rowcount
+                "VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING",
+                [(a.assertion_id, a.subject.platform_run_id, a.subject.event_id, a.model_dump_json())
+                 for a in assertions])
+            return max(cur.rowcount, 0)
 
     def for_run(self, platform_run_id: str) -> list[LabelAssertion]:
         with self.tx() as conn:

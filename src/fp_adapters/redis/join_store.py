@@ -25,12 +25,15 @@ class RedisJoinStore:
 
     def put(self, platform_run_id: str, items: Sequence[ContextItem]) -> None:
         pipe = self._r.pipeline(transaction=False)
+        cards: set[str] = set()
         for item in items:
             pipe.set(_ctx_key(platform_run_id, item.kind.value, item.key), item.model_dump_json(), ex=self._ttl)
             if item.kind is ContextKind.ENTITIES:
                 card = _card_key(platform_run_id, str(item.payload["card_id"]))
                 pipe.zadd(card, {item.key: item.ts_ms})
-                pipe.expire(card, self._ttl)
+                cards.add(card)
+        for card in cards:
+            pipe.expire(card, self._ttl)
         try:
             pipe.execute()
         except redis.RedisError as exc:
