@@ -6,15 +6,12 @@ from typing import Annotated
 
 import typer
 
-from fp_apps.wiring import facts_for, platform, print_json
-from fp_core.services.stages import Stages
+from fp_apps.wiring import run_stage
 
 
-def cm(run_id: Annotated[str, typer.Option("--run-id")], env: Annotated[str, typer.Option(envvar="FP_ENV")]) -> None:
-    with platform(env) as (_c, ports):
-        facts = facts_for(ports, run_id)
-        done = Stages(ports).cases(facts.ready, facts.require_stream())
-    print_json(done.model_dump(mode="json"))
+def cm(run_id: Annotated[str, typer.Option("--run-id")],
+       env: Annotated[str, typer.Option(envvar="FP_ENV")]) -> None:
+    run_stage(env, run_id, lambda st, f: st.cases(f.ready, f.require_stream()))
 
 
 def main() -> None:

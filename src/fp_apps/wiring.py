@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import json
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from importlib import metadata
 from typing import Any
+
+from pydantic import BaseModel
 
 from fp_adapters.containers import PlatformContainer, build_container
 from fp_adapters.logging import configure
 from fp_adapters.settings import REPO_ROOT
 from fp_core.services.control import RunFacts, read_facts
 from fp_core.services.ports_set import PortSet
+from fp_core.services.stages import Stages
 
 
 @contextmanager
@@ -57,3 +60,10 @@ def facts_for(ports: PortSet, platform_run_id: str) -> RunFacts:
 
 def print_json(payload: Any) -> None:
     print(json.dumps(payload, sort_keys=True, default=str))
+
+
+def run_stage(env: str, platform_run_id: str, stage: Callable[[Stages, RunFacts], BaseModel]) -> None:
+    """Build the env's container, read the run's facts from the control topic, run one stage, print it."""
+    with platform(env) as (_c, ports):
+        done = stage(Stages(ports), facts_for(ports, platform_run_id))
+    print_json(done.model_dump(mode="json"))

@@ -4,26 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from fp_adapters.postgres.base import PgStore
+from fp_adapters.postgres.base import JsonRecordLog
 from fp_core.cases import CaseTimelineEvent
 
 
-class PgCaseStore(PgStore):
+class PgCaseStore(JsonRecordLog):
+    table = "case_timeline"
+    columns = ("event_id", "case_id", "platform_run_id", "record")
+
     def append(self, events: Sequence[CaseTimelineEvent]) -> int:
-        if not events:
-            return 0
-        with self.tx() as conn, conn.cursor() as cur:
-            cur.executemany(
-                "INSERT INTO case_timeline (event_id, case_id, platform_run_id, record) VALUES (%s, %s, %s, %s) "
-                "ON CONFLICT DO NOTHING",
-                [(e.event_id, e.case_id, e.subject.platform_run_id, e.model_dump_json()) for e in events])
-            return max(cur.rowcount, 0)
+        return self.insert([(e.event_id, e.case_id, e.subject.platform_run_id, e.model_dump_json()) for e in events])
 
     def timeline(self, case_id: str) -> list[CaseTimelineEvent]:
-        with self.tx() as conn:
-            rows = conn.execute("SELECT record FROM case_timeline WHERE case_id = %s "
-                                "ORDER BY recorded_at, event_id", (case_id,)).fetchall()
-        return [CaseTimelineEvent.model_validate_json(r[0]) for r in rows]
+        return [CaseTimelineEvent.model_validate_json(d)
+                for d in self.documents("case_id = %s", (case_id,), "recorded_at, event_id")]
 
     def counts(self, platform_run_id: str) -> tuple[int, int]:
         with self.tx() as conn:
