@@ -327,13 +327,42 @@ class MemCheckpointLog:
         return [r for run, g, r in self.rows if run == platform_run_id and g == consumer_group]
 
 
+class DeferredRtdl:
+    """Runs RTDL in-process when its result is asked for (after the stream): sequential over the fakes."""
+
+    def __init__(self, ports: PortSet, platform_run_id: str, lag_pause_s: float) -> None:
+        self.ports, self.run, self.lag = ports, platform_run_id, lag_pause_s
+        self.cancelled = False
+
+    def result(self) -> str:
+        from fp_core.services.control import read_facts
+        from fp_core.services.stages import Stages
+
+        facts = read_facts(self.ports.consumer("fake-facts"), self.run)
+        return Stages(self.ports).decide(facts.ready, facts.require_stream(), self.lag).model_dump_json()
+
+    def cancel(self) -> None:
+        self.cancelled = True
+
+
+class DeferredLauncher:
+    def __init__(self) -> None:
+        self.ports: PortSet | None = None
+
+    def follow_rtdl(self, platform_run_id: str, lag_pause_s: float) -> DeferredRtdl:
+        assert self.ports is not None
+        return DeferredRtdl(self.ports, platform_run_id, lag_pause_s)
+
+
 def mem_ports() -> tuple[PortSet, MemBus]:
     bus = MemBus()
     receipts = MemReceiptLog()
+    launcher = DeferredLauncher()
     ports = PortSet(
         env="memory", objects=MemObjectStore(), producer=MemProducer(bus),
         consumer=lambda group: MemConsumer(bus, group), admission_index=MemAdmissionIndex(receipts),
         receipts=receipts, quarantine_index=MemQuarantineIndex(), join_store=MemJoinStore(),
         audit_log=MemAuditLog(), action_log=MemActionLog(), cases=MemCaseStore(), labels=MemLabelStore(),
-        checkpoints=MemCheckpointLog(), clock=FakeClock(), log=ListLog())
+        checkpoints=MemCheckpointLog(), clock=FakeClock(), log=ListLog(), launcher=launcher)
+    launcher.ports = ports
     return ports, bus

@@ -34,6 +34,7 @@ from fp_adapters.redis.join_store import RedisJoinStore
 from fp_adapters.s3.object_store import S3ObjectStore
 from fp_adapters.settings import Settings, load_settings
 from fp_adapters.ssm.secret_store import SsmSecretStore
+from fp_adapters.stage_process import ProcessStageLauncher
 from fp_core.errors import ConfigError
 from fp_core.ports import BusConsumer
 from fp_core.services.ports_set import PortSet
@@ -100,12 +101,13 @@ class PlatformContainer(containers.DeclarativeContainer):
     checkpoints = providers.Singleton(PgCheckpointLog, pg)
     clock = providers.Singleton(SystemClock)
     log = providers.Singleton(get_logger, "platform")
+    launcher = providers.Singleton(ProcessStageLauncher, settings)
 
     port_set = providers.Singleton(
         lambda s, **kw: PortSet(env=s.env, **kw), settings, objects=objects, producer=producer,
         consumer=consumer, admission_index=admission_index, receipts=receipts,
         quarantine_index=quarantine_index, join_store=join_store, audit_log=audit_log, action_log=action_log,
-        cases=cases, labels=labels, checkpoints=checkpoints, clock=clock, log=log)
+        cases=cases, labels=labels, checkpoints=checkpoints, clock=clock, log=log, launcher=launcher)
 
 
 class LocalParityContainer(PlatformContainer):

@@ -17,6 +17,7 @@ from pydantic_settings import (
 from fp_core.errors import ConfigError
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+SETTINGS_JSON_ENV = "FP_SETTINGS_JSON"
 
 
 class _Section(BaseModel):
@@ -34,7 +35,7 @@ class BusSettings(_Section):
     linger_ms: int = 20
     delivery_timeout_s: float = 60.0
     max_partition_fetch_bytes: int = Field(
-        default=1_048_576, ge=1024, description="smaller values interleave partitions more finely per poll")
+        default=262_144, ge=1024, description="smaller values interleave partitions more finely per poll")
 
     def ca_path(self) -> str | None:
         """The CA file, relative paths taken from the repository root."""
@@ -95,6 +96,11 @@ def known_envs() -> list[str]:
 
 def load_settings(env: str) -> Settings:
     """Settings for ``env``; an unknown environment fails with the list of valid ones."""
+    inherited = os.environ.get(SETTINGS_JSON_ENV)
+    if inherited:  # a stage process started by an orchestrator runs with the orchestrator's settings
+        settings = Settings.model_validate_json(inherited)
+        if settings.env == env:
+            return settings
     path = config_dir() / f"{env}.yaml"
     if not path.is_file():
         raise ConfigError(f"unknown environment {env!r}; valid: {known_envs()}")

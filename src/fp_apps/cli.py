@@ -106,11 +106,15 @@ def run(
         err.print(f"conformance suite on {env} ...")
         attachments[CONFORMANCE_FILE] = (json.dumps(run_all(env), sort_keys=True, indent=2) + "\n").encode()
     try:
-        with platform(env) as (container, ports):
+        with platform(env) as (container, ports), err.status("starting") as status:
             objects: S3ObjectStore = container.objects()
+
+            def progress(stage: str) -> None:
+                err.print(f"  [cyan]stage[/cyan] {stage}")
+                status.update(f"[cyan]{stage}[/cyan] running ({events:,} events)")
+
             workflow = RunWorkflow(ports, evidence_uri=objects.uri, git_sha=git_sha(),
-                                   component_versions=component_versions(),
-                                   progress=lambda stage: err.print(f"  [cyan]stage[/cyan] {stage}"),
+                                   component_versions=component_versions(), progress=progress,
                                    attachments=attachments)
             err.print(f"run [bold]{platform_run_id}[/bold] env={env} events={events} seed={seed} "
                       f"drills={list(drills) or 'none'}")

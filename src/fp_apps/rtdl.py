@@ -10,8 +10,13 @@ from fp_apps.wiring import run_stage
 
 
 def rtdl(run_id: Annotated[str, typer.Option("--run-id")],
-         env: Annotated[str, typer.Option(envvar="FP_ENV")], lag_pause_s: float = 1.5) -> None:
-    run_stage(env, run_id, lambda st, f: st.decide(f.ready, f.require_stream(), lag_pause_s))
+         env: Annotated[str, typer.Option(envvar="FP_ENV")], lag_pause_s: float = 1.5,
+         follow: Annotated[bool, typer.Option(help="start before the stream ends; follow it to STREAM_COMPLETE")]
+         = False) -> None:
+    if follow:
+        run_stage(env, run_id, lambda st, f: st.follow(f.ready, lag_pause_s))
+    else:
+        run_stage(env, run_id, lambda st, f: st.decide(f.ready, f.require_stream(), lag_pause_s))
 
 
 def main() -> None:

@@ -204,7 +204,7 @@ def offsets_never_ahead_of_durable_writes(ctx: ConformanceContext) -> str:
     audit = FailingAudit(ctx.ports.audit_log)
     p = ctx.ports
     loop = DecisionLoop(ready.pins, ready.config.bundle, ready.config.policy, p.join_store, audit,  # type: ignore[arg-type]
-                        p.action_log, p.producer, p.log, end, batch_size=20)
+                        p.action_log, p.producer, p.log, start, end, batch_size=20)
     group = f"conformance-commit-{ctx.session}"
 
     def handle(records: Sequence[BusRecord]) -> dict[tuple[str, int], int]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from fp_core.admission import Claim
 from fp_core.cases import CaseTimelineEvent
@@ -20,6 +20,8 @@ from fp_core.offsets import OffsetRange, OriginOffset
 from fp_core.receipts import PublishRecord, QuarantineRecord, Receipt
 
 TopicPartition = tuple[str, int]
+T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)
 
 
 class Clock(Protocol):
@@ -221,6 +223,23 @@ class CheckpointLog(Protocol):
     def record(self, platform_run_id: str, consumer_group: str, ranges: Sequence[OffsetRange]) -> None: ...
 
     def ranges(self, platform_run_id: str, consumer_group: str) -> list[OffsetRange]: ...
+
+
+class TaskHandle(Protocol[T_co]):
+    def result(self) -> T_co:
+        """Wait for the task; raises if it failed."""
+        ...
+
+    def cancel(self) -> None:
+        """Stop the task (the caller's own stage failed)."""
+        ...
+
+
+class StageLauncher(Protocol):
+    """Starts RTDL for a run beside the caller (a separate process), following the run's stream until
+    its STREAM_COMPLETE fact; ``result`` returns the stage's STAGE_COMPLETE fact as JSON."""
+
+    def follow_rtdl(self, platform_run_id: str, lag_pause_s: float) -> TaskHandle[str]: ...
 
 
 class SecretStore(Protocol):

@@ -56,7 +56,7 @@ def test_no_pass_no_read_and_tampering_refused() -> None:
     manifest = seal_world(ports.objects, 1, 400)
     sr = ScenarioRunner(ports.objects, ports.producer, ports.log)
     cfg = RunConfig(env="memory", seed=1, events=400)
-    ready = sr.ready(manifest.scenario_run_id, "pr-a", cfg)
+    ready = sr.ready(manifest.scenario_run_id, "pr-a", cfg, {})
     assert ready.pins.manifest_fingerprint == manifest.fingerprint()
     assert seal_world(ports.objects, 1, 400) == manifest  # sealed outputs are reused, never rewritten
     key = manifest.stream_view_keys()[0]

@@ -16,13 +16,13 @@ from fp_core.ports import TopicPartition as TopicPart
 
 class KafkaBusConsumer:
     def __init__(self, conf: dict[str, Any], group: str, names: TopicNames,
-                 max_partition_fetch_bytes: int = 1_048_576) -> None:
+                 max_partition_fetch_bytes: int = 262_144) -> None:
         self._names = names
         self._consumer = Consumer({
             **conf, "group.id": group, "enable.auto.commit": False, "enable.auto.offset.store": False,
             "auto.offset.reset": "earliest", "enable.partition.eof": False,
             "fetch.max.bytes": 52_428_800, "max.partition.fetch.bytes": max_partition_fetch_bytes,
-            "queued.max.messages.kbytes": 65_536,
+            "queued.max.messages.kbytes": 16_384,
         })
 
     def _tp(self, tp: TopicPart, offset: int | None = None) -> TopicPartition:

@@ -15,6 +15,12 @@ from fp_core.ports import BusConsumer, BusRecord, CheckpointLog, Clock, Log, Top
 
 Handler = Callable[[Sequence[BusRecord]], Mapping[TopicPartition, int]]
 Flush = Callable[[], Mapping[TopicPartition, int]]
+EndSource = Callable[[], Mapping[TopicPartition, int] | None]
+Ends = Mapping[TopicPartition, int] | EndSource
+
+
+def resolve_end(end: Ends) -> Mapping[TopicPartition, int] | None:
+    return end() if callable(end) else end
 
 
 @dataclass(frozen=True)
@@ -45,27 +51,37 @@ class RangeConsumer:
     max_batch: int = 5_000
     stall_timeout_s: float = 60.0
 
-    def drain(self, start: Mapping[TopicPartition, int], end: Mapping[TopicPartition, int], handle: Handler,
+    def drain(self, start: Mapping[TopicPartition, int], end: Ends, handle: Handler,
               flush: Flush | None = None, pause: PausePlan | None = None) -> DrainReport:
-        """Consume every partition from ``start`` up to (excluding) ``end``, then flush and commit."""
+        """Consume every partition from ``start`` up to (excluding) ``end``, then flush and commit.
+
+        ``end`` may be a callable returning None while the producing side is still writing: the
+        consumer follows it and finishes once the end offsets are known and reached.
+        """
         report = DrainReport()
         position = dict(start)
         committed = dict(start)
-        todo = {tp for tp in start if start[tp] < end.get(tp, 0)}
+        end_now = resolve_end(end)
+        todo = set(start) if end_now is None else {tp for tp in start if start[tp] < end_now.get(tp, 0)}
         if todo:
             self.consumer.assign({tp: start[tp] for tp in todo})
         last_progress = self.clock.monotonic()
-        while any(position[tp] < end[tp] for tp in todo):
+        while True:
+            if end_now is None:
+                end_now = resolve_end(end)
+                last_progress = self.clock.monotonic()
+            if end_now is not None and not any(position[tp] < end_now.get(tp, 0) for tp in todo):
+                break
             if pause is not None and not report.lag and report.consumed >= pause.after_records:
-                report.lag = self._pause(pause, sorted(todo), position, end)
+                report.lag = self._pause(pause, sorted(todo), position)
             limit = self.max_batch
             if pause is not None and not report.lag:
                 limit = max(1, min(limit, pause.after_records - report.consumed))
-            records = self.consumer.poll_batch(limit, 0.5)
+            records = self.consumer.poll_batch(limit, 0.5 if end_now is not None else 0.1)
             if not records:
-                if self.clock.monotonic() - last_progress > self.stall_timeout_s:
-                    missing = {f"{t}:{p}": end[(t, p)] - position[(t, p)] for t, p in todo
-                               if position[(t, p)] < end[(t, p)]}
+                if end_now is not None and self.clock.monotonic() - last_progress > self.stall_timeout_s:
+                    missing = {f"{t}:{p}": end_now[(t, p)] - position[(t, p)] for t, p in todo
+                               if position[(t, p)] < end_now[(t, p)]}
                     raise TransientError(f"{self.group}: no records for {self.stall_timeout_s}s; "
                                          f"still expected {missing}")
                 continue
@@ -78,13 +94,15 @@ class RangeConsumer:
             self._commit(handle(records), committed, report)
         if flush is not None:
             self._commit(flush(), committed, report)
+        assert end_now is not None
         if pause is not None and report.lag:
-            report.lag["final_lag"] = sum(max(0, end[tp] - committed.get(tp, 0)) for tp in todo)
+            report.lag["final_lag"] = sum(max(0, end_now[tp] - committed.get(tp, 0)) for tp in todo)
         return report
 
-    def _pause(self, plan: PausePlan, tps: list[TopicPartition], position: Mapping[TopicPartition, int],
-               end: Mapping[TopicPartition, int]) -> dict[str, int | float]:
-        lag_at_pause = sum(end[tp] - position[tp] for tp in tps)
+    def _pause(self, plan: PausePlan, tps: list[TopicPartition], position: Mapping[TopicPartition, int]
+               ) -> dict[str, int | float]:
+        high = self.consumer.end_offsets(sorted({t for t, _p in tps}))
+        lag_at_pause = sum(high[tp] - position[tp] for tp in tps)
         self.consumer.pause(tps)
         started = self.clock.monotonic()
         returned = 0

@@ -113,3 +113,24 @@ def read_facts(consumer: BusConsumer, platform_run_id: str) -> RunFacts:
     if ready is None:
         raise NotFound(f"no READY for {platform_run_id} on {topics.CONTROL}: run SR first")
     return RunFacts(ready, stream, stages)
+
+
+class StreamEndWatcher:
+    """An end-offset source for a consumer that follows a run still being streamed: polls the control
+    topic (on its own consumer) until the run's STREAM_COMPLETE fact appears."""
+
+    def __init__(self, consumer: BusConsumer, platform_run_id: str) -> None:
+        self._consumer, self._run = consumer, platform_run_id
+        self._end: dict[TopicPartition, int] | None = None
+        consumer.assign(dict.fromkeys(consumer.end_offsets([topics.CONTROL]), 0))
+
+    def __call__(self) -> dict[TopicPartition, int] | None:
+        if self._end is None:
+            for r in self._consumer.poll_batch(1_000, 0.05):
+                body = json.loads(r.value)
+                if body.get("kind") == "STREAM_COMPLETE" and body.get("platform_run_id") == self._run:
+                    self._end = decode_positions(StreamComplete.model_validate_json(r.value).end_offsets)
+        return self._end
+
+    def close(self) -> None:
+        self._consumer.close()

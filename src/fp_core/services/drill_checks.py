@@ -126,7 +126,7 @@ class DrillObserver:
             "records_while_paused": lag.get("records_while_paused"),
             "final_lag": lag.get("final_lag"),
             "consumed_equals_admitted": consumed_inputs == admitted_inputs,
-            "lag_at_pause": lag.get("lag_at_pause"),
+            "wall_clock": {"lag_at_pause": lag.get("lag_at_pause"), "paused_s": lag.get("paused_s")},
         }
         return verdict("lag", {"lag_grew": True, "records_while_paused": 0, "final_lag": 0,
                                "consumed_equals_admitted": True}, observed)

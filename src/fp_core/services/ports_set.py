@@ -20,6 +20,7 @@ from fp_core.ports import (
     ObjectStore,
     QuarantineIndex,
     ReceiptLog,
+    StageLauncher,
 )
 
 
@@ -40,3 +41,4 @@ class PortSet:
     checkpoints: CheckpointLog
     clock: Clock
     log: Log
+    launcher: StageLauncher

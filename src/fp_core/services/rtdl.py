@@ -34,6 +34,7 @@ from fp_core.ports import (
     TopicPartition,
 )
 from fp_core.scoring import DecisionPolicy, ScoringBundle
+from fp_core.services.consuming import Ends, resolve_end
 
 CONTEXT_TOPICS: dict[str, tuple[ContextKind, str]] = {
     topics.CONTEXT_ARRIVAL_EVENTS: (ContextKind.ARRIVAL, "arrival_id"),
@@ -69,13 +70,14 @@ class DecisionLoop:
     action_log: ActionLog
     producer: BusProducer
     log: Log
-    end: Mapping[TopicPartition, int]
+    start: Mapping[TopicPartition, int]
+    end: Ends
     batch_size: int = 5_000
     stats: RtdlStats = field(default_factory=RtdlStats)
 
     def __post_init__(self) -> None:
-        self._watermark: dict[TopicPartition, int] = dict.fromkeys(self.end, NEG_INF)
-        self._position: dict[TopicPartition, int] = {}
+        self._watermark: dict[TopicPartition, int] = dict.fromkeys(self.start, NEG_INF)
+        self._position: dict[TopicPartition, int] = dict(self.start)
         self._pending: list[tuple[int, str, TransactionView]] = []
         self._undecided: dict[TopicPartition, deque[int]] = {}
         self._decided: set[OriginOffset] = set()
@@ -118,8 +120,9 @@ class DecisionLoop:
         return self._safe_offsets()
 
     def _global_watermark(self) -> int:
-        live = [self._watermark.get(tp, NEG_INF) for tp, end in self.end.items()
-                if self._position.get(tp, -1) < end]
+        """Min over partitions still being written or read of the latest event time seen there."""
+        end = resolve_end(self.end)
+        live = [wm for tp, wm in self._watermark.items() if end is None or self._position[tp] < end.get(tp, 0)]
         return min(live) if live else POS_INF
 
     def _decide_ready(self, watermark: int) -> None:

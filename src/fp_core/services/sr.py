@@ -31,6 +31,8 @@ class ReadySignal(FrozenModel):
     config_digest: str
     stream_view_keys: tuple[str, ...]
     label_keys: tuple[str, ...]
+    input_start: dict[str, int]
+    """``topic:partition`` -> first offset of this run on the admitted and case-trigger topics."""
 
 
 def _parts(items: Iterator[bytes], part_rows: int) -> Iterator[list[bytes]]:
@@ -86,7 +88,8 @@ class ScenarioRunner:
     producer: BusProducer
     log: Log
 
-    def ready(self, scenario_run_id: str, platform_run_id: str, config: RunConfig) -> ReadySignal:
+    def ready(self, scenario_run_id: str, platform_run_id: str, config: RunConfig,
+              input_start: dict[str, int]) -> ReadySignal:
         """No PASS, no read: verify the seal and every digest, pin the run, publish READY."""
         root = oracle_root(scenario_run_id)
         manifest = OracleManifest.model_validate_json(self.objects.get(f"{root}/manifest.json"))
@@ -103,7 +106,7 @@ class ScenarioRunner:
         ready = ReadySignal(message_id=derive_id("ready", platform_run_id, fingerprint), pins=pins,
                             config=config, config_digest=config_digest(config),
                             stream_view_keys=tuple(manifest.stream_view_keys()),
-                            label_keys=tuple(manifest.label_keys()))
+                            label_keys=tuple(manifest.label_keys()), input_start=input_start)
         [delivery] = self.producer.publish([OutboundMessage(topics.CONTROL, platform_run_id.encode(),
                                                             ready.model_dump_json().encode())])
         if delivery.origin is None:

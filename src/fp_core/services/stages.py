@@ -16,10 +16,11 @@ from fp_core.ports import TopicPartition
 from fp_core.run_config import RunConfig
 from fp_core.services.archive import ArchiveWriter
 from fp_core.services.cm import CaseManager
-from fp_core.services.consuming import DrainReport, Flush, Handler, PausePlan, RangeConsumer
+from fp_core.services.consuming import DrainReport, Ends, Flush, Handler, PausePlan, RangeConsumer, resolve_end
 from fp_core.services.control import (
     StageComplete,
     StreamComplete,
+    StreamEndWatcher,
     decode_positions,
     encode_positions,
     publish_fact,
@@ -49,13 +50,18 @@ class Stages:
     def ready(self, config: RunConfig, platform_run_id: str) -> ReadySignal:
         """Engine output sealed (reused if already sealed), gate checked, run pinned, READY emitted."""
         manifest = seal_world(self.ports.objects, config.seed, config.events)
+        start = encode_positions(self.input_start())
         return ScenarioRunner(self.ports.objects, self.ports.producer, self.ports.log).ready(
-            manifest.scenario_run_id, platform_run_id, config)
+            manifest.scenario_run_id, platform_run_id, config, start)
 
     # ---------------------------------------------------------------- WSP + IG
+    def input_start(self) -> dict[TopicPartition, int]:
+        """Where this run's input (and case-trigger) records will begin: the current end offsets."""
+        return self.end_offsets([*INPUTS, topics.CASE_TRIGGERS])
+
     def stream(self, ready: ReadySignal) -> StreamComplete:
         p, pins, config = self.ports, ready.pins, ready.config
-        start = self.end_offsets([*INPUTS, topics.CASE_TRIGGERS])
+        start = decode_positions(ready.input_start)
         ledger = DrillLedger(drills=config.drills, every=drill_spacing(config.events // EVENTS_PER_FLOW))
         gate = IngestionGate(pins, FRAUD_CLASS_MAP, p.admission_index, p.receipts, p.quarantine_index, p.objects,
                              p.producer, p.log)
@@ -73,19 +79,33 @@ class Stages:
 
     # ---------------------------------------------------------------- RTDL
     def decide(self, ready: ReadySignal, stream: StreamComplete, lag_pause_s: float = 1.5) -> StageComplete:
+        """RTDL over a finished stream (the standalone component)."""
+        return self.decide_following(ready, self.input_range(stream)[1], lag_pause_s)
+
+    def follow(self, ready: ReadySignal, lag_pause_s: float = 1.5) -> StageComplete:
+        """RTDL while WSP/IG may still be streaming: the end is learnt from STREAM_COMPLETE."""
+        watcher = StreamEndWatcher(self.ports.consumer("fp-rtdl-watch"), ready.pins.platform_run_id)
+        try:
+            return self.decide_following(ready, watcher, lag_pause_s)
+        finally:
+            watcher.close()
+
+    def decide_following(self, ready: ReadySignal, end: Ends, lag_pause_s: float = 1.5) -> StageComplete:
+        """RTDL from the run's pinned start offsets up to ``end`` (known, or followed until known)."""
         p, config, run = self.ports, ready.config, ready.pins.platform_run_id
-        start, end = self.input_range(stream)
+        start = {tp: o for tp, o in decode_positions(ready.input_start).items() if tp[0] in INPUTS}
         loop = DecisionLoop(ready.pins, config.bundle, config.policy, p.join_store, p.audit_log, p.action_log,
-                            p.producer, p.log, end, config.decision_batch)
-        admitted = sum(end[tp] - start[tp] for tp in end)
-        pause = PausePlan(max(1, admitted // 3), lag_pause_s) if "lag" in config.drills else None
+                            p.producer, p.log, start, end, config.decision_batch)
+        pause = PausePlan(max(1, config.events // 3), lag_pause_s) if "lag" in config.drills else None
         drained = self._drain(RTDL_GROUP, run, config.decision_batch, start, end, loop.handle, loop.flush, pause)
+        final = resolve_end(end) or {}
+        admitted = sum(final[tp] - start[tp] for tp in start)
         s = loop.stats
         return self._done(run, "rtdl", {
             "consumed": drained.consumed, "admitted_inputs": admitted, "decisions": s.decisions,
             "degraded": s.degraded, "new_action_outcomes": s.new_outcomes, "case_triggers": s.case_triggers,
             "context_items": s.context_items, "foreign_records": s.foreign_records, "max_pending": s.max_pending,
-            "commits": drained.commits, "lag": {k: v for k, v in drained.lag.items() if k != "paused_s"}})
+            "commits": drained.commits, "lag": dict(drained.lag)})
 
     # ---------------------------------------------------------------- CM, LS, archive
     def cases(self, ready: ReadySignal, stream: StreamComplete) -> StageComplete:
@@ -156,7 +176,7 @@ class Stages:
         return fact
 
     def _drain(self, group: str, run: str, max_batch: int, start: Mapping[TopicPartition, int],
-               end: Mapping[TopicPartition, int], handle: Handler, flush: Flush | None = None,
+               end: Ends, handle: Handler, flush: Flush | None = None,
                pause: PausePlan | None = None) -> DrainReport:
         consumer = self.ports.consumer(group)
         try:

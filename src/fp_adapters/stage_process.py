@@ -1,0 +1,49 @@
+"""StageLauncher that runs RTDL as its own process (``fp-rtdl --follow``), for real parallelism on two
+cores. The child gets the parent's exact settings through FP_SETTINGS_JSON (no secrets are in them)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from fp_adapters.settings import SETTINGS_JSON_ENV, Settings
+from fp_core.errors import TransientError
+
+
+class StageProcess:
+    def __init__(self, argv: list[str], settings: Settings) -> None:
+        self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 (lives until result() or cancel())
+        self._proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=self._stderr, stdin=subprocess.DEVNULL,
+                                      env={**os.environ, SETTINGS_JSON_ENV: settings.model_dump_json()})
+        self._argv = argv
+
+    def result(self) -> str:
+        out, _ = self._proc.communicate()
+        self._stderr.seek(0)
+        err = self._stderr.read().decode(errors="replace")
+        self._stderr.close()
+        if self._proc.returncode != 0:
+            raise TransientError(f"{Path(self._argv[0]).name} exited {self._proc.returncode}: {err[-1500:]}")
+        return out.decode().strip().splitlines()[-1]
+
+    def cancel(self) -> None:
+        self._stderr.close()
+        if self._proc.poll() is None:
+            self._proc.terminate()
+            try:
+                self._proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+
+
+class ProcessStageLauncher:
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+
+    def follow_rtdl(self, platform_run_id: str, lag_pause_s: float) -> StageProcess:
+        exe = str(Path(sys.executable).with_name("fp-rtdl"))
+        return StageProcess([exe, "--env", self._settings.env, "--run-id", platform_run_id, "--follow",
+                             "--lag-pause-s", str(lag_pause_s)], self._settings)
