@@ -6,7 +6,7 @@ checkpoint log before the commit, so evidence never claims less than what was co
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from fp_core.errors import TransientError
@@ -15,6 +15,7 @@ from fp_core.ports import BusConsumer, BusRecord, CheckpointLog, Clock, Log, Top
 
 Handler = Callable[[Sequence[BusRecord]], Mapping[TopicPartition, int]]
 Flush = Callable[[], Mapping[TopicPartition, int]]
+Throttle = Callable[[], Collection[TopicPartition]]
 EndSource = Callable[[], Mapping[TopicPartition, int] | None]
 Ends = Mapping[TopicPartition, int] | EndSource
 
@@ -52,13 +53,15 @@ class RangeConsumer:
     stall_timeout_s: float = 60.0
 
     def drain(self, start: Mapping[TopicPartition, int], end: Ends, handle: Handler,
-              flush: Flush | None = None, pause: PausePlan | None = None) -> DrainReport:
+              flush: Flush | None = None, pause: PausePlan | None = None, throttle: Throttle | None = None
+              ) -> DrainReport:
         """Consume every partition from ``start`` up to (excluding) ``end``, then flush and commit.
 
         ``end`` may be a callable returning None while the producing side is still writing: the
         consumer follows it and finishes once the end offsets are known and reached.
         """
         report = DrainReport()
+        held: set[TopicPartition] = set()
         position = dict(start)
         committed = dict(start)
         end_now = resolve_end(end)
@@ -92,12 +95,22 @@ class RangeConsumer:
             report.consumed += len(records)
             report.batches += 1
             self._commit(handle(records), committed, report)
+            if throttle is not None:
+                held = self._hold(set(throttle()) & todo, held)
         if flush is not None:
             self._commit(flush(), committed, report)
         assert end_now is not None
         if pause is not None and report.lag:
             report.lag["final_lag"] = sum(max(0, end_now[tp] - committed.get(tp, 0)) for tp in todo)
         return report
+
+    def _hold(self, wanted: set[TopicPartition], held: set[TopicPartition]) -> set[TopicPartition]:
+        """Flow control: pause the partitions the handler says are too far ahead, resume the others."""
+        if wanted - held:
+            self.consumer.pause(sorted(wanted - held))
+        if held - wanted:
+            self.consumer.resume(sorted(held - wanted))
+        return wanted
 
     def _pause(self, plan: PausePlan, tps: list[TopicPartition], position: Mapping[TopicPartition, int]
                ) -> dict[str, int | float]:

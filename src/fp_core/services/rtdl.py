@@ -28,6 +28,7 @@ from fp_core.ports import (
     AuditLog,
     BusProducer,
     BusRecord,
+    Clock,
     JoinStore,
     Log,
     OutboundMessage,
@@ -46,6 +47,28 @@ POS_INF = 2**62
 
 
 @dataclass
+class LatencyHistogram:
+    """Millisecond buckets (the last one collects everything slower): memory flat in run size."""
+
+    buckets: list[int] = field(default_factory=lambda: [0] * 2_001)
+
+    def add(self, seconds: float, n: int = 1) -> None:
+        self.buckets[min(int(seconds * 1000), 2_000)] += n
+
+    def percentiles(self) -> dict[str, int]:
+        total = sum(self.buckets)
+        out: dict[str, int] = {"count": total}
+        for name, q in (("p50", 0.5), ("p95", 0.95), ("p99", 0.99)):
+            seen, rank = 0, q * total
+            for ms, n in enumerate(self.buckets):
+                seen += n
+                if total and seen >= rank:
+                    out[name] = ms
+                    break
+        return out
+
+
+@dataclass
 class RtdlStats:
     decisions: int = 0
     degraded: int = 0
@@ -56,6 +79,8 @@ class RtdlStats:
     max_pending: int = 0
     decision_batches: int = 0
     consumed_by_topic: dict[str, int] = field(default_factory=dict)
+    consumed_to_durable: LatencyHistogram = field(default_factory=LatencyHistogram)
+    ready_to_durable: LatencyHistogram = field(default_factory=LatencyHistogram)
 
 
 @dataclass
@@ -73,17 +98,23 @@ class DecisionLoop:
     start: Mapping[TopicPartition, int]
     end: Ends
     batch_size: int = 5_000
+    align_ms: int = 5_000
+    clock: Clock | None = None
     stats: RtdlStats = field(default_factory=RtdlStats)
 
     def __post_init__(self) -> None:
         self._watermark: dict[TopicPartition, int] = dict.fromkeys(self.start, NEG_INF)
         self._position: dict[TopicPartition, int] = dict(self.start)
-        self._pending: list[tuple[int, str, TransactionView]] = []
+        self._pending: list[tuple[int, str, float, TransactionView]] = []
         self._undecided: dict[TopicPartition, deque[int]] = {}
         self._decided: set[OriginOffset] = set()
 
+    def _now(self) -> float:
+        return self.clock.monotonic() if self.clock is not None else 0.0
+
     def handle(self, records: Sequence[BusRecord]) -> dict[TopicPartition, int]:
         run = self.pins.platform_run_id
+        consumed_at = self._now()
         contexts: list[ContextItem] = []
         for rec in records:
             o = rec.origin
@@ -102,7 +133,7 @@ class DecisionLoop:
                                       flow_id=payload["flow_id"], merchant_id=payload["merchant_id"],
                                       amount_minor=payload["amount_minor"],
                                       merchant_country=payload["merchant_country"], origin=o)
-                heapq.heappush(self._pending, (t, txn.event_id, txn))
+                heapq.heappush(self._pending, (t, txn.event_id, consumed_at, txn))
                 self._undecided.setdefault(tp, deque()).append(o.offset)
             else:
                 kind, key_field = CONTEXT_TOPICS[o.topic]
@@ -119,6 +150,14 @@ class DecisionLoop:
         self._decide_ready(POS_INF)
         return self._safe_offsets()
 
+    def ahead(self) -> set[TopicPartition]:
+        """Partitions more than ``align_ms`` of event time ahead of the slowest live one (to be paused),
+        so the decisions waiting on the readiness gate stay bounded whatever the fetch order."""
+        low = self._global_watermark()
+        if low in (NEG_INF, POS_INF):
+            return {tp for tp, wm in self._watermark.items() if wm != NEG_INF} if low == NEG_INF else set()
+        return {tp for tp, wm in self._watermark.items() if wm > low + self.align_ms}
+
     def _global_watermark(self) -> int:
         """Min over partitions still being written or read of the latest event time seen there."""
         end = resolve_end(self.end)
@@ -128,10 +167,18 @@ class DecisionLoop:
     def _decide_ready(self, watermark: int) -> None:
         bound = self.policy.readiness_bound_ms
         ready: list[TransactionView] = []
+        consumed: list[float] = []
         while self._pending and self._pending[0][0] + bound <= watermark:
-            ready.append(heapq.heappop(self._pending)[2])
+            _ts, _eid, at, txn = heapq.heappop(self._pending)
+            ready.append(txn)
+            consumed.append(at)
+        ready_at = self._now()
         for i in range(0, len(ready), self.batch_size):
             self._decide(ready[i:i + self.batch_size])
+            durable_at = self._now()
+            self.stats.ready_to_durable.add(durable_at - ready_at, len(ready[i:i + self.batch_size]))
+            for at in consumed[i:i + self.batch_size]:
+                self.stats.consumed_to_durable.add(durable_at - at)
 
     def _safe_offsets(self) -> dict[TopicPartition, int]:
         safe: dict[TopicPartition, int] = {}

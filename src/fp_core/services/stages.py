@@ -16,7 +16,16 @@ from fp_core.ports import TopicPartition
 from fp_core.run_config import RunConfig
 from fp_core.services.archive import ArchiveWriter
 from fp_core.services.cm import CaseManager
-from fp_core.services.consuming import DrainReport, Ends, Flush, Handler, PausePlan, RangeConsumer, resolve_end
+from fp_core.services.consuming import (
+    DrainReport,
+    Ends,
+    Flush,
+    Handler,
+    PausePlan,
+    RangeConsumer,
+    Throttle,
+    resolve_end,
+)
 from fp_core.services.control import (
     StageComplete,
     StreamComplete,
@@ -59,14 +68,15 @@ class Stages:
         """Where this run's input (and case-trigger) records will begin: the current end offsets."""
         return self.end_offsets([*INPUTS, topics.CASE_TRIGGERS])
 
-    def stream(self, ready: ReadySignal) -> StreamComplete:
+    def stream(self, ready: ReadySignal, rate: float | None = None, batch: int | None = None) -> StreamComplete:
+        """WSP into IG; ``rate`` (events/s) paces the offer, as a live source would (benchmarks)."""
         p, pins, config = self.ports, ready.pins, ready.config
         start = decode_positions(ready.input_start)
         ledger = DrillLedger(drills=config.drills, every=drill_spacing(config.events // EVENTS_PER_FLOW))
         gate = IngestionGate(pins, FRAUD_CLASS_MAP, p.admission_index, p.receipts, p.quarantine_index, p.objects,
                              p.producer, p.log)
-        report = WorldStreamer(p.objects, gate, FRAUD_CLASS_MAP, p.clock, p.log, config.ingest_batch).stream(
-            pins, ready.stream_view_keys, ledger)
+        report = WorldStreamer(p.objects, gate, FRAUD_CLASS_MAP, p.clock, p.log, batch or config.ingest_batch,
+                               rate).stream(pins, ready.stream_view_keys, ledger)
         end = self.end_offsets(INPUTS)
         fact = StreamComplete(
             message_id=derive_id("stream", pins.platform_run_id), platform_run_id=pins.platform_run_id,
@@ -95,9 +105,10 @@ class Stages:
         p, config, run = self.ports, ready.config, ready.pins.platform_run_id
         start = {tp: o for tp, o in decode_positions(ready.input_start).items() if tp[0] in INPUTS}
         loop = DecisionLoop(ready.pins, config.bundle, config.policy, p.join_store, p.audit_log, p.action_log,
-                            p.producer, p.log, start, end, config.decision_batch)
+                            p.producer, p.log, start, end, config.decision_batch, clock=p.clock)
         pause = PausePlan(max(1, config.events // 3), lag_pause_s) if "lag" in config.drills else None
-        drained = self._drain(RTDL_GROUP, run, config.decision_batch, start, end, loop.handle, loop.flush, pause)
+        drained = self._drain(RTDL_GROUP, run, config.decision_batch, start, end, loop.handle, loop.flush, pause,
+                              loop.ahead)
         final = resolve_end(end) or {}
         admitted = sum(final[tp] - start[tp] for tp in start)
         s = loop.stats
@@ -105,7 +116,9 @@ class Stages:
             "consumed": drained.consumed, "admitted_inputs": admitted, "decisions": s.decisions,
             "degraded": s.degraded, "new_action_outcomes": s.new_outcomes, "case_triggers": s.case_triggers,
             "context_items": s.context_items, "foreign_records": s.foreign_records, "max_pending": s.max_pending,
-            "commits": drained.commits, "lag": dict(drained.lag)})
+            "commits": drained.commits, "lag": dict(drained.lag),
+            "latency_ms": {"consumed_to_durable": s.consumed_to_durable.percentiles(),
+                           "ready_to_durable": s.ready_to_durable.percentiles()}})
 
     # ---------------------------------------------------------------- CM, LS, archive
     def cases(self, ready: ReadySignal, stream: StreamComplete) -> StageComplete:
@@ -177,10 +190,10 @@ class Stages:
 
     def _drain(self, group: str, run: str, max_batch: int, start: Mapping[TopicPartition, int],
                end: Ends, handle: Handler, flush: Flush | None = None,
-               pause: PausePlan | None = None) -> DrainReport:
+               pause: PausePlan | None = None, throttle: Throttle | None = None) -> DrainReport:
         consumer = self.ports.consumer(group)
         try:
             return RangeConsumer(consumer, self.ports.checkpoints, self.ports.clock, self.ports.log, run, group,
-                                 max_batch).drain(start, end, handle, flush, pause)
+                                 max_batch).drain(start, end, handle, flush, pause, throttle)
         finally:
             consumer.close()

@@ -79,18 +79,24 @@ class WorldStreamer:
     clock: Clock
     log: Log
     batch_size: int = 5_000
+    rate: float | None = None
 
     def stream(self, pins: ContextPins, stream_view_keys: Sequence[str], ledger: DrillLedger) -> StreamReport:
         report = StreamReport()
         pins_json = pins.model_dump(mode="json")
         batch: list[tuple[str, bytes]] = []
+        started = self.clock.monotonic()
+        offered = 0
         for em in shape(read_stream_view(self.objects, stream_view_keys), ledger):
             event_type, _event_id, raw = encode(em, pins, pins_json)
             cls = UNCLASSIFIED if em.variant == "garbage" else self._class_name(event_type)
             batch.append((cls, raw))
             if len(batch) >= self.batch_size:
                 self._submit(pins, batch, report)
+                offered += len(batch)
                 batch = []
+                if self.rate:
+                    self.clock.sleep(max(0.0, started + offered / self.rate - self.clock.monotonic()))
         if batch:
             self._submit(pins, batch, report)
         self.log.info("wsp.streamed", platform_run_id=pins.platform_run_id,
