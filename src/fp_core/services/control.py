@@ -14,7 +14,7 @@ from fp_core import topics
 from fp_core.errors import NotFound, PublishAmbiguous
 from fp_core.identity import derive_id
 from fp_core.model import FrozenModel
-from fp_core.ports import BusConsumer, BusProducer, OutboundMessage, TopicPartition
+from fp_core.ports import BusConsumer, BusProducer, Clock, OutboundMessage, TopicPartition
 from fp_core.services.sr import ReadySignal
 
 
@@ -119,14 +119,18 @@ class StreamEndWatcher:
     """An end-offset source for a consumer that follows a run still being streamed: polls the control
     topic (on its own consumer) until the run's STREAM_COMPLETE fact appears."""
 
-    def __init__(self, consumer: BusConsumer, platform_run_id: str) -> None:
-        self._consumer, self._run = consumer, platform_run_id
+    def __init__(self, consumer: BusConsumer, platform_run_id: str, clock: Clock, every_s: float = 0.2) -> None:
+        self._consumer, self._run, self._clock, self._every = consumer, platform_run_id, clock, every_s
         self._end: dict[TopicPartition, int] | None = None
+        self._last = float("-inf")
         consumer.assign(dict.fromkeys(consumer.end_offsets([topics.CONTROL]), 0))
 
     def __call__(self) -> dict[TopicPartition, int] | None:
-        if self._end is None:
-            for r in self._consumer.poll_batch(1_000, 0.05):
+        """Never blocks: reads what has arrived, at most every ``every_s`` seconds."""
+        now = self._clock.monotonic()
+        if self._end is None and now - self._last >= self._every:
+            self._last = now
+            for r in self._consumer.poll_batch(1_000, 0.0):
                 body = json.loads(r.value)
                 if body.get("kind") == "STREAM_COMPLETE" and body.get("platform_run_id") == self._run:
                     self._end = decode_positions(StreamComplete.model_validate_json(r.value).end_offsets)

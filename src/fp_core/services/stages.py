@@ -94,7 +94,8 @@ class Stages:
 
     def follow(self, ready: ReadySignal, lag_pause_s: float = 1.5) -> StageComplete:
         """RTDL while WSP/IG may still be streaming: the end is learnt from STREAM_COMPLETE."""
-        watcher = StreamEndWatcher(self.ports.consumer("fp-rtdl-watch"), ready.pins.platform_run_id)
+        watcher = StreamEndWatcher(self.ports.consumer("fp-rtdl-watch"), ready.pins.platform_run_id,
+                                   self.ports.clock)
         try:
             return self.decide_following(ready, watcher, lag_pause_s)
         finally:
