@@ -71,11 +71,13 @@ class PgReceiptLog(PgStore):
         return [_receipt(r) for r in rows]
 
     def unresolved_publishes(self, platform_run_id: str) -> int:
+        # Two linear counts instead of a correlated anti-join: a fresh, not yet analysed table must not
+        # turn run closure quadratic (seen: 400 s for 100k events before autovacuum analysed it).
         sql = """
-        SELECT count(*) FROM admission_index a WHERE a.platform_run_id = %s AND NOT EXISTS (
-          SELECT 1 FROM publish_log p WHERE p.platform_run_id = a.platform_run_id
-            AND p.event_class = a.event_class AND p.event_id = a.event_id AND p.state = 'PUBLISHED')
+        SELECT (SELECT count(*) FROM admission_index WHERE platform_run_id = %(r)s)
+             - (SELECT count(*) FROM (SELECT DISTINCT event_class, event_id FROM publish_log
+                                      WHERE platform_run_id = %(r)s AND state = 'PUBLISHED') published)
         """
         with self.tx() as conn:
-            row = conn.execute(sql, (platform_run_id,)).fetchone()
+            row = conn.execute(sql, {"r": platform_run_id}).fetchone()
         return int(row[0]) if row else 0

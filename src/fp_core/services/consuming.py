@@ -80,7 +80,7 @@ class RangeConsumer:
             limit = self.max_batch
             if pause is not None and not report.lag:
                 limit = max(1, min(limit, pause.after_records - report.consumed))
-            records = self.consumer.poll_batch(limit, 0.5 if end_now is not None else 0.1)
+            records = self.consumer.poll_batch(limit, 0.5)
             if not records:
                 if end_now is not None and self.clock.monotonic() - last_progress > self.stall_timeout_s:
                     missing = {f"{t}:{p}": end_now[(t, p)] - position[(t, p)] for t, p in todo

@@ -98,7 +98,7 @@ class DecisionLoop:
     start: Mapping[TopicPartition, int]
     end: Ends
     batch_size: int = 5_000
-    align_ms: int = 5_000
+    align_ms: int = 30_000
     clock: Clock | None = None
     stats: RtdlStats = field(default_factory=RtdlStats)
 
