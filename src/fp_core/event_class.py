@@ -45,7 +45,3 @@ TRAFFIC_CLASS = "traffic_fraud"
 def resolve_event_class(event_type: str, class_map: Mapping[str, EventClass]) -> EventClass | None:
     """The pinned class of ``event_type``, or None: an unknown type is quarantined, never guessed."""
     return class_map.get(event_type)
-
-
-def class_by_topic(class_map: Mapping[str, EventClass]) -> dict[str, EventClass]:
-    return {cls.topic: cls for cls in class_map.values()}

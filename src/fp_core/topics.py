@@ -50,10 +50,3 @@ TOPIC_MAP: tuple[TopicSpec, ...] = (
 RTDL_INPUTS: tuple[str, ...] = (
     TRAFFIC_FRAUD, CONTEXT_ARRIVAL_EVENTS, CONTEXT_ARRIVAL_ENTITIES, CONTEXT_FLOW_ANCHOR,
 )
-
-
-def topic_spec(name: str) -> TopicSpec:
-    for spec in TOPIC_MAP:
-        if spec.name == name:
-            return spec
-    raise KeyError(f"topic {name!r} is not in the topic map")

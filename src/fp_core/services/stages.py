@@ -117,6 +117,7 @@ class Stages:
             "consumed": drained.consumed, "admitted_inputs": admitted, "decisions": s.decisions,
             "degraded": s.degraded, "new_action_outcomes": s.new_outcomes, "case_triggers": s.case_triggers,
             "context_items": s.context_items, "foreign_records": s.foreign_records, "max_pending": s.max_pending,
+            "consumed_by_topic": dict(sorted(s.consumed_by_topic.items())),
             "commits": drained.commits, "lag": dict(drained.lag),
             "latency_ms": {"consumed_to_durable": s.consumed_to_durable.percentiles(),
                            "ready_to_durable": s.ready_to_durable.percentiles()}})
