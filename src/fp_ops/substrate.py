@@ -39,10 +39,11 @@ class Service:
     name: str
     port: int
     address: str
+    home: Path | None = None
 
     @property
     def dir(self) -> Path:
-        return SUBSTRATE / self.name
+        return self.home or SUBSTRATE / self.name
 
     @property
     def log(self) -> Path:
@@ -54,7 +55,24 @@ class Service:
 
 
 KAFKA = Service("kafka", KAFKA_PORT, f"127.0.0.1:{KAFKA_PORT}")
-POSTGRES = Service("postgres", POSTGRES_PORT, f"postgresql://fp@127.0.0.1:{POSTGRES_PORT}/fraud_platform")
+def traversable_by_others(path: Path) -> bool:
+    """Whether a non-owner (the postgres user) can reach ``path``: every existing ancestor is o+x."""
+    return all(p.stat().st_mode & 0o001 for p in [path, *path.parents] if p.exists())
+
+
+def postgres_home() -> Path:
+    """Postgres runs as the postgres user when we are root: its data must sit where that user can reach
+    it. Inside the repo when possible, otherwise a per-repository directory under /var/tmp."""
+    inside = SUBSTRATE / "postgres"
+    if os.geteuid() != 0 or traversable_by_others(SUBSTRATE.parent):
+        return inside
+    import hashlib
+
+    return Path("/var/tmp") / f"fp-substrate-{hashlib.sha256(str(REPO_ROOT).encode()).hexdigest()[:10]}" / "postgres"
+
+
+POSTGRES = Service("postgres", POSTGRES_PORT, f"postgresql://fp@127.0.0.1:{POSTGRES_PORT}/fraud_platform",
+                   postgres_home())
 REDIS = Service("redis", REDIS_PORT, f"redis://127.0.0.1:{REDIS_PORT}/0")
 MOTO = Service("moto", MOTO_PORT, f"http://127.0.0.1:{MOTO_PORT}")
 SERVICES = (KAFKA, POSTGRES, REDIS, MOTO)
@@ -241,12 +259,12 @@ def start_postgres() -> None:
         raise SubstrateError(f"postgres: binaries not found in {PG_BIN}; run the README setup command")
     POSTGRES.dir.mkdir(parents=True, exist_ok=True)
     if os.geteuid() == 0:
+        for d in (POSTGRES.dir.parent, POSTGRES.dir):
+            d.chmod(0o755)
         shutil.chown(POSTGRES.dir, "postgres", "postgres")
-        POSTGRES.dir.chmod(0o755)
-        for parent in [SUBSTRATE, *SUBSTRATE.parents]:
-            if parent.stat().st_mode & 0o001 == 0:
-                raise SubstrateError(f"postgres: {parent} is not traversable by the postgres user; "
-                                     f"set FP_SUBSTRATE_DIR to a readable location")
+        if not traversable_by_others(POSTGRES.dir.parent):
+            raise SubstrateError(f"postgres: {POSTGRES.dir} is not reachable by the postgres user; "
+                                 f"set FP_SUBSTRATE_DIR to a world-traversable location")
     if not (pg_data() / "PG_VERSION").exists():
         res = subprocess.run(_as_postgres([str(PG_BIN / "initdb"), "-D", str(pg_data()), "-U", "fp",
                                            "--auth=trust", "-E", "UTF8", "--no-sync"]),
