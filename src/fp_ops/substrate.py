@@ -186,6 +186,15 @@ def java() -> str:
     return exe
 
 
+def cluster_id() -> str:
+    """A KRaft cluster id: base64url of a random UUID, never starting with '-' (which the storage tool
+    would read as an option; Kafka's own Uuid.randomUuid avoids it the same way)."""
+    while True:
+        cid = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not cid.startswith("-"):
+            return cid
+
+
 def start_kafka() -> None:
     """One broker, two listeners: PLAINTEXT (local_parity) and SASL_SSL/PLAIN (the managed emulation)."""
     if running(KAFKA):
@@ -198,8 +207,8 @@ def start_kafka() -> None:
     props = kafka_properties(extra_listeners, extra)
     props.chmod(0o600)
     cid_file = KAFKA.dir / "cluster_id"
-    if not cid_file.exists():
-        cid_file.write_text(base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="))
+    if not cid_file.exists() or cid_file.read_text().startswith("-"):
+        cid_file.write_text(cluster_id())
     classpath = f"{KAFKA_LIBS}/*"
     log4j = f"-Dlog4j.configuration=file:{REPO_ROOT / 'infra/local_parity/kafka/log4j.properties'}"
     if not (KAFKA.dir / "data/meta.properties").exists():

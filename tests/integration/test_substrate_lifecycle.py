@@ -38,6 +38,15 @@ def test_port_in_use_names_the_service_and_its_log() -> None:
             sub.spawn(svc, ["sleep", "1"])
 
 
+def test_cluster_ids_never_look_like_options() -> None:
+    ids = {sub.cluster_id() for _ in range(2000)}
+    assert len(ids) == 2000 and not any(i.startswith("-") for i in ids) and all(len(i) == 22 for i in ids)
+
+
+def test_postgres_home_is_reachable_by_the_postgres_user() -> None:
+    assert sub.traversable_by_others(sub.POSTGRES.dir.parent)
+
+
 def test_unreachable_maven_fails_clearly_and_swaps_nothing(tmp_path: Path) -> None:
     libs = tmp_path / "libs"
     with pytest.raises(sub.SubstrateError, match=r"could not fetch the broker jars from Maven Central.*never swapped"):
