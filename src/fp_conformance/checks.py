@@ -11,8 +11,9 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from fp_adapters.kafka.client_config import BusCredentials
 from fp_adapters.postgres.base import PgStore
-from fp_conformance.context import ConformanceContext, envelope
+from fp_conformance.context import ConformanceContext, captured_logs, envelope
 from fp_core.context import ContextItem, ContextKind
 from fp_core.decisions import ActionIntent
 from fp_core.degrade import DegradeMode, DegradeReason
@@ -204,7 +205,7 @@ def offsets_never_ahead_of_durable_writes(ctx: ConformanceContext) -> str:
     audit = FailingAudit(ctx.ports.audit_log)
     p = ctx.ports
     loop = DecisionLoop(ready.pins, ready.config.bundle, ready.config.policy, p.join_store, audit,  # type: ignore[arg-type]
-                        p.action_log, p.producer, p.log, start, end, batch_size=20)
+                        p.action_log, p.producer, p.log, start, end, p.clock, batch_size=20)
     group = f"conformance-commit-{ctx.session}"
 
     def handle(records: Sequence[BusRecord]) -> dict[tuple[str, int], int]:
@@ -287,22 +288,12 @@ def evidence_bundle_complete(ctx: ConformanceContext) -> str:
 
 
 def secrets_absent_from_logs_and_evidence(ctx: ConformanceContext) -> str:
-    from fp_adapters.kafka.client_config import BusCredentials
-
     small = ctx.small_run()
     creds: BusCredentials = ctx.container.credentials()
     secrets = [s for s in (creds.api_key, creds.api_secret) if s]
     canary = f"canary-{uuid.uuid4().hex}"
-    import io
-
-    from fp_conformance.context import configure_into
-
-    buffer = io.StringIO()
-    configure_into(buffer)
-    ctx.ports.log.info("conformance.canary", api_secret=canary, sasl_password=canary)
-    from fp_adapters.logging import configure
-
-    configure("WARNING")
+    with captured_logs() as buffer:
+        ctx.ports.log.info("conformance.canary", api_secret=canary, sasl_password=canary)
     logs = small.logs + buffer.getvalue()
     assert small.logs.count("platform_run_id") > 0, "the run emitted no correlated log lines"
     evidence = b"".join(small.result.files.values()).decode()

@@ -86,22 +86,24 @@ class ConformanceContext:
     def small_run(self) -> SmallRun:
         """One platform run with every drill, its logs captured; shared by the checks that read it."""
         if self._small is None:
-            buffer = io.StringIO()
-            configure_into(buffer)
             config = RunConfig(env=self.env, seed=23, events=1200, drills=DRILLS)
-            result = RunWorkflow(self.ports, evidence_uri=self.objects().uri, lag_pause_s=0.3).run(
-                config, self.run_id("run"))
-            configure("WARNING")
+            with captured_logs() as buffer:
+                result = RunWorkflow(self.ports, evidence_uri=self.objects().uri, lag_pause_s=0.3).run(
+                    config, self.run_id("run"))
             self._small = SmallRun(result, config, buffer.getvalue())
         return self._small
 
 
-def configure_into(buffer: io.StringIO) -> None:
-    """The production log pipeline (JSON, redaction) writing into ``buffer`` at INFO."""
-    from fp_adapters import logging as fp_logging
-
-    fp_logging.configure("INFO")
+@contextmanager
+def captured_logs() -> Iterator[io.StringIO]:
+    """The production log pipeline (JSON, redaction) at INFO, writing into a buffer while open."""
+    buffer = io.StringIO()
+    configure("INFO")
     structlog.configure(logger_factory=structlog.PrintLoggerFactory(file=buffer))
+    try:
+        yield buffer
+    finally:
+        configure("WARNING")
 
 
 def envelope(pins: ContextPins, event_id: str, event_type: str = "transaction", amount: int = 500,

@@ -41,13 +41,3 @@ def describe_topics(conf: dict[str, Any], names: TopicNames, timeout_s: float = 
     meta = AdminClient(conf).list_topics(timeout=timeout_s)
     return {names.logical(t): len(m.partitions) for t, m in meta.topics.items() if t.startswith(names.prefix)}
 
-
-def delete_topics(conf: dict[str, Any], topics: Sequence[str], timeout_s: float = 30.0) -> None:
-    admin = AdminClient(conf)
-    for name, fut in admin.delete_topics(list(topics), operation_timeout=timeout_s).items():
-        try:
-            fut.result()
-        except KafkaException as exc:
-            err = exc.args[0]
-            if not (isinstance(err, KafkaError) and err.code() == KafkaError.UNKNOWN_TOPIC_OR_PART):
-                raise TransientError(f"deleting topic {name}: {exc}") from exc

@@ -97,9 +97,9 @@ class DecisionLoop:
     log: Log
     start: Mapping[TopicPartition, int]
     end: Ends
+    clock: Clock
     batch_size: int = 5_000
     align_ms: int = 30_000
-    clock: Clock | None = None
     stats: RtdlStats = field(default_factory=RtdlStats)
 
     def __post_init__(self) -> None:
@@ -109,12 +109,9 @@ class DecisionLoop:
         self._undecided: dict[TopicPartition, deque[int]] = {}
         self._decided: set[OriginOffset] = set()
 
-    def _now(self) -> float:
-        return self.clock.monotonic() if self.clock is not None else 0.0
-
     def handle(self, records: Sequence[BusRecord]) -> dict[TopicPartition, int]:
         run = self.pins.platform_run_id
-        consumed_at = self._now()
+        consumed_at = self.clock.monotonic()
         contexts: list[ContextItem] = []
         for rec in records:
             o = rec.origin
@@ -172,10 +169,10 @@ class DecisionLoop:
             _ts, _eid, at, txn = heapq.heappop(self._pending)
             ready.append(txn)
             consumed.append(at)
-        ready_at = self._now()
+        ready_at = self.clock.monotonic()
         for i in range(0, len(ready), self.batch_size):
             self._decide(ready[i:i + self.batch_size])
-            durable_at = self._now()
+            durable_at = self.clock.monotonic()
             self.stats.ready_to_durable.add(durable_at - ready_at, len(ready[i:i + self.batch_size]))
             for at in consumed[i:i + self.batch_size]:
                 self.stats.consumed_to_durable.add(durable_at - at)

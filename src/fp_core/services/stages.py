@@ -106,7 +106,7 @@ class Stages:
         p, config, run = self.ports, ready.config, ready.pins.platform_run_id
         start = {tp: o for tp, o in decode_positions(ready.input_start).items() if tp[0] in INPUTS}
         loop = DecisionLoop(ready.pins, config.bundle, config.policy, p.join_store, p.audit_log, p.action_log,
-                            p.producer, p.log, start, end, config.decision_batch, clock=p.clock)
+                            p.producer, p.log, start, end, p.clock, config.decision_batch)
         pause = PausePlan(max(1, config.events // 3), lag_pause_s) if "lag" in config.drills else None
         drained = self._drain(RTDL_GROUP, run, config.decision_batch, start, end, loop.handle, loop.flush, pause,
                               loop.ahead)
