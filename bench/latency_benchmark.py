@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import time
 import uuid
 
 from fp_apps.wiring import platform
 from fp_core.run_config import RunConfig
-from fp_core.services.control import StageComplete
 from fp_core.services.sr import seal_world
-from fp_core.services.stages import Stages
 from fp_core.world import EVENTS_PER_FLOW
 
 
@@ -30,15 +29,15 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=17)
     args = ap.parse_args()
     run_id = f"lat-{uuid.uuid4().hex[:8]}"
-    with platform("local_parity") as (_c, ports):
-        seal_world(ports.objects, args.seed, args.events)
-        stages = Stages(ports)
-        ready = stages.ready(RunConfig(env="local_parity", seed=args.seed, events=args.events), run_id)
-        follower = ports.launcher.follow_rtdl(run_id, 0.0)
-        t0 = ports.clock.monotonic()
-        stream = stages.stream(ready, rate=args.rate, batch=max(50, int(args.rate / 20)))
-        offered_s = ports.clock.monotonic() - t0
-        done = StageComplete.model_validate_json(follower.result())
+    with platform("local_parity") as container:
+        seal_world(container.adapters.objects(), args.seed, args.events)
+        ready = container.sr().ready(RunConfig(env="local_parity", seed=args.seed, events=args.events), run_id)
+        follower = container.launcher().follow_rtdl(run_id, 0.0)
+        t0 = time.monotonic()
+        stream = container.wsp().stream(ready, rate=args.rate, batch=max(50, int(args.rate / 20)))
+        offered_s = time.monotonic() - t0
+        follower.result()
+        done = container.facts().read(run_id).stages["rtdl"]
     sent = sum(stream.sent_by_class.values())
     world_s = args.events / EVENTS_PER_FLOW * 0.021  # ~21 ms of event time per flow in the world
     report = {"platform_run_id": run_id, "offered_events": sent, "offered_rate_target": args.rate,

@@ -23,7 +23,6 @@ from fp_core import topics
 from fp_core.drills import DrillLedger, shape
 from fp_core.ports import OutboundMessage
 from fp_core.run_config import RunConfig
-from fp_core.services.run import RunWorkflow
 from fp_core.services.sr import seal_world
 from fp_core.services.wsp import encode, read_stream_view
 
@@ -37,14 +36,15 @@ def raw_kafka(events: int, seed: int, batch: int) -> dict[str, float]:
     settings = load_settings("local_parity")
     conf = client_config(settings.bus, BusCredentials(bootstrap=settings.bus.bootstrap))
     names = TopicNames(settings.bus.topic_prefix)
-    with platform("local_parity") as (_c, ports):
-        manifest = seal_world(ports.objects, seed, events)
+    with platform("local_parity") as container:
+        objects = container.adapters.objects()
+        manifest = seal_world(objects, seed, events)
         from fp_core.pins import ContextPins
         pins = ContextPins(platform_run_id="bench-raw", scenario_run_id=manifest.scenario_run_id,
                            manifest_fingerprint=manifest.fingerprint(), seed=seed, schema_version="fp.event.v1",
                            policy_id="p", bundle_id="b")
         pj = pins.model_dump(mode="json")
-        payloads = [encode(em, pins, pj)[2] for em in shape(read_stream_view(ports.objects,
+        payloads = [encode(em, pins, pj)[2] for em in shape(read_stream_view(objects,
                                                                               manifest.stream_view_keys()),
                                                              DrillLedger(drills=(), every=100))]
     producer = KafkaBusProducer(conf, names)
@@ -73,9 +73,9 @@ def raw_kafka(events: int, seed: int, batch: int) -> dict[str, float]:
 
 def platform_run(events: int, seed: int) -> dict[str, object]:
     run_id = f"bench-{uuid.uuid4().hex[:8]}"
-    with platform("local_parity") as (container, ports):
-        seal_world(ports.objects, seed, events)  # the oracle is the engine's output, not the platform's work
-        wf = RunWorkflow(ports, evidence_uri=container.objects().uri, lag_pause_s=0.0)
+    with platform("local_parity") as container:
+        seal_world(container.adapters.objects(), seed, events)  # the oracle is the engine's output
+        wf = container.workflow(lag_pause_s=0.0)
         t0 = time.perf_counter()
         result = wf.run(RunConfig(env="local_parity", seed=seed, events=events), run_id)
         wall = time.perf_counter() - t0

@@ -11,10 +11,13 @@ if [ ! -x .venv-checkov/bin/checkov ]; then
 fi
 echo "== ruff"; .venv/bin/ruff check src tests bench
 echo "== mypy --strict"; .venv/bin/mypy
+echo "== import-linter (layers, a pure core, conformance through ports only)"; .venv/bin/lint-imports --no-cache
 echo "== unit tests (fp_core line coverage >= 95%)"
 .venv/bin/python -m pytest tests/unit -q --cov=src/fp_core --cov-report=term:skip-covered --cov-fail-under=95
 echo "== integration and end-to-end tests on the real substrate"
 .venv/bin/python -m pytest tests/infra tests/integration tests/e2e -q -rs
+echo "== conformance suite: memory (the declared in-memory adapter set)"
+.venv/bin/python -m pytest conformance --env memory -q
 echo "== conformance suite: local_parity"
 .venv/bin/python -m pytest conformance --env local_parity -q
 echo "== conformance suite: dev_min (emulated managed endpoints)"

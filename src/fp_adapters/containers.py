@@ -1,7 +1,11 @@
-"""Composition root: one small container per environment; ``build_container(env)`` picks it.
+"""The composition root. ``build_container(env)`` is the only place services are assembled.
 
-Clients are created by Resource providers at ``init_resources()`` (never at import) and closed by
-``shutdown_resources()``. Secrets are resolved inside a resource at start-up.
+An *adapter set* container provides the ports of one substrate (``local_parity``: Kafka, Postgres,
+Redis, S3 API; ``dev_min``: the same with SASL_SSL credentials from SSM and a DynamoDB quarantine
+index; ``memory``: everything in process memory). The ``Platform`` container builds every service
+(IG, WSP, RTDL, CM, LS, archive, reporter, the run workflow) once, from whichever adapter set it is
+given. Clients are created by Resource providers at ``init_resources()`` (never at import) and closed
+by ``shutdown_resources()``; secrets are resolved inside a resource at start-up.
 """
 
 from __future__ import annotations
@@ -21,6 +25,21 @@ from fp_adapters.kafka.consumer import KafkaBusConsumer
 from fp_adapters.kafka.names import TopicNames
 from fp_adapters.kafka.producer import KafkaBusProducer
 from fp_adapters.logging import get_logger
+from fp_adapters.memory.bus import MemConsumer, MemProducer
+from fp_adapters.memory.launcher import InProcessLauncher
+from fp_adapters.memory.stores import (
+    MemActionLog,
+    MemAdmissionIndex,
+    MemAuditLog,
+    MemCaseStore,
+    MemCheckpointLog,
+    MemJoinStore,
+    MemLabelStore,
+    MemObjectStore,
+    MemQuarantineIndex,
+    MemReceiptLog,
+)
+from fp_adapters.memory.substrate import MemorySubstrate
 from fp_adapters.postgres.action_log import PgActionLog
 from fp_adapters.postgres.admission_index import PgAdmissionIndex
 from fp_adapters.postgres.audit_log import PgAuditLog
@@ -36,12 +55,25 @@ from fp_adapters.settings import Settings, load_settings
 from fp_adapters.ssm.secret_store import SsmSecretStore
 from fp_adapters.stage_process import ProcessStageLauncher
 from fp_core.errors import ConfigError
+from fp_core.event_class import FRAUD_CLASS_MAP
 from fp_core.ports import BusConsumer
-from fp_core.services.ports_set import PortSet
+from fp_core.services.archive import ArchiveStage
+from fp_core.services.cm import CmStage
+from fp_core.services.consuming import Drainer, OffsetProbe
+from fp_core.services.facts import FactLog
+from fp_core.services.ig import IngestionGate
+from fp_core.services.ls import LabelService
+from fp_core.services.reporter import Reporter
+from fp_core.services.rtdl import DecisionLoop, RtdlStage
+from fp_core.services.run import RunWorkflow
+from fp_core.services.sr import ScenarioRunner
+from fp_core.services.wsp import WorldStreamer
+
+# ------------------------------------------------------------------------------------------- adapter sets
 
 
-def _pg(dsn: str) -> Iterator[psycopg.Connection]:
-    conn = connect(dsn)
+def _pg(settings: Settings) -> Iterator[psycopg.Connection]:
+    conn = connect(settings.require_postgres().dsn)
     migrate(conn)
     try:
         yield conn
@@ -49,8 +81,8 @@ def _pg(dsn: str) -> Iterator[psycopg.Connection]:
         conn.close()
 
 
-def _redis(url: str) -> Iterator[redis.Redis]:
-    client = redis.Redis.from_url(url, socket_timeout=30)
+def _redis(settings: Settings) -> Iterator[redis.Redis]:
+    client = redis.Redis.from_url(settings.require_redis().url, socket_timeout=30)
     try:
         yield client
     finally:
@@ -69,31 +101,39 @@ def plain_credentials(settings: Settings) -> BusCredentials:
     return BusCredentials(bootstrap=settings.bus.bootstrap)
 
 
-def _consumer_factory(conf: dict[str, Any], names: TopicNames, settings: Settings) -> Callable[[str], BusConsumer]:
+def _kafka_consumers(conf: dict[str, Any], names: TopicNames, settings: Settings) -> Callable[[str], BusConsumer]:
     def make(group: str) -> BusConsumer:
         return KafkaBusConsumer(conf, group, names, settings.bus.max_partition_fetch_bytes)
     return make
 
 
-class PlatformContainer(containers.DeclarativeContainer):
-    """The adapter set shared by every environment; environments override only what differs."""
+def _secrets_of(credentials: BusCredentials) -> list[str]:
+    return [s for s in (credentials.api_key, credentials.api_secret) if s]
+
+
+class KafkaAdapters(containers.DeclarativeContainer):
+    """Kafka (PLAINTEXT), Postgres, Redis and the S3 API: the local_parity adapter set."""
 
     settings = providers.Dependency(instance_of=Settings)
+    rtdl_launch = providers.Object("process")
+    conformance_skips: providers.Provider[dict[str, str]] = providers.Object({})
     credentials: providers.Provider[BusCredentials] = providers.Singleton(plain_credentials, settings)
+    secrets_in_use = providers.Callable(_secrets_of, credentials)
     names = providers.Singleton(lambda s: TopicNames(s.bus.topic_prefix), settings)
     kafka_conf = providers.Singleton(lambda s, c: client_config(s.bus, c), settings, credentials)
 
-    pg = providers.Resource(_pg, settings.provided.postgres.dsn)
-    redis_client = providers.Resource(_redis, settings.provided.redis.url)
+    pg = providers.Resource(_pg, settings)
+    redis_client = providers.Resource(_redis, settings)
     producer = providers.Resource(_producer, kafka_conf, names, settings)
     s3 = providers.Singleton(s3_client, settings)
 
     objects = providers.Singleton(lambda c, s: S3ObjectStore(c, s.objects.buckets), s3, settings)
-    consumer = providers.Singleton(_consumer_factory, kafka_conf, names, settings)
+    consumer = providers.Singleton(_kafka_consumers, kafka_conf, names, settings)
     admission_index = providers.Singleton(PgAdmissionIndex, pg)
     receipts = providers.Singleton(PgReceiptLog, pg)
     quarantine_index: providers.Provider[Any] = providers.Singleton(PgQuarantineIndex, pg)
-    join_store = providers.Singleton(lambda r, s: RedisJoinStore(r, s.redis.context_ttl_s), redis_client, settings)
+    join_store = providers.Singleton(lambda r, s: RedisJoinStore(r, s.require_redis().context_ttl_s),
+                                     redis_client, settings)
     audit_log = providers.Singleton(PgAuditLog, pg)
     action_log = providers.Singleton(PgActionLog, pg)
     cases = providers.Singleton(PgCaseStore, pg)
@@ -101,48 +141,128 @@ class PlatformContainer(containers.DeclarativeContainer):
     checkpoints = providers.Singleton(PgCheckpointLog, pg)
     clock = providers.Singleton(SystemClock)
     log = providers.Singleton(get_logger, "platform")
-    launcher = providers.Singleton(ProcessStageLauncher, settings)
-
-    port_set = providers.Singleton(
-        lambda s, **kw: PortSet(env=s.env, **kw), settings, objects=objects, producer=producer,
-        consumer=consumer, admission_index=admission_index, receipts=receipts,
-        quarantine_index=quarantine_index, join_store=join_store, audit_log=audit_log, action_log=action_log,
-        cases=cases, labels=labels, checkpoints=checkpoints, clock=clock, log=log, launcher=launcher)
-
-
-class LocalParityContainer(PlatformContainer):
-    """local_parity: Kafka PLAINTEXT, Postgres, Redis, S3 emulator; secrets from the config file."""
 
 
 def _ssm_credentials(settings: Settings, secrets: SsmSecretStore) -> Iterator[BusCredentials]:
     yield credentials_from_ssm(settings.bus, secrets)
 
 
-class DevMinContainer(PlatformContainer):
+class DevMinAdapters(KafkaAdapters):
     """dev_min: Kafka SASL_SSL/PLAIN with credentials from SSM SecureString, S3 bucket map, DynamoDB
     quarantine index. Only endpoints and files differ between real AWS/Confluent and the emulation."""
 
-    ssm = providers.Singleton(aws_client, "ssm", PlatformContainer.settings)
+    ssm = providers.Singleton(aws_client, "ssm", KafkaAdapters.settings)
     secret_store = providers.Singleton(SsmSecretStore, ssm)
-    ssm_credentials = providers.Resource(_ssm_credentials, PlatformContainer.settings, secret_store)
-    dynamodb = providers.Singleton(aws_client, "dynamodb", PlatformContainer.settings)
+    ssm_credentials = providers.Resource(_ssm_credentials, KafkaAdapters.settings, secret_store)
+    dynamodb = providers.Singleton(aws_client, "dynamodb", KafkaAdapters.settings)
     dynamo_quarantine_index = providers.Singleton(
-        lambda c, s: DynamoQuarantineIndex(c, s.dynamodb.quarantine_table), dynamodb, PlatformContainer.settings)
+        lambda c, s: DynamoQuarantineIndex(c, s.dynamodb.quarantine_table), dynamodb, KafkaAdapters.settings)
+
+    # Which inherited providers dev_min replaces, and with which of its own (override rewires dependents).
+    OVERRIDES = {"credentials": "ssm_credentials", "quarantine_index": "dynamo_quarantine_index"}
 
 
-CONTAINERS: dict[str, type[PlatformContainer]] = {"local_parity": LocalParityContainer, "dev_min": DevMinContainer}
-# Which shared providers an environment replaces, and with which of its own (override rewires dependents).
-OVERRIDES: dict[str, dict[str, str]] = {
-    "dev_min": {"credentials": "ssm_credentials", "quarantine_index": "dynamo_quarantine_index"},
-}
+def _memory_consumers(substrate: MemorySubstrate) -> Callable[[str], BusConsumer]:
+    def make(group: str) -> BusConsumer:
+        return MemConsumer(substrate, group)
+    return make
 
 
-def build_container(env: str, settings: Settings | None = None) -> PlatformContainer:
-    """The container for ``env``; an unknown environment fails with the list of valid ones."""
-    if env not in CONTAINERS:
-        raise ConfigError(f"unknown environment {env!r}; valid: {sorted(CONTAINERS)}")
-    container = CONTAINERS[env](settings=settings or load_settings(env))
-    for shared, own in OVERRIDES.get(env, {}).items():
-        getattr(container, shared).override(getattr(container, own))
-    container.check_dependencies()
-    return container
+class MemoryAdapters(containers.DeclarativeContainer):
+    """Every port in process memory (shared per namespace), with the real adapters' contracts."""
+
+    settings = providers.Dependency(instance_of=Settings)
+    rtdl_launch = providers.Object("in_process")
+    conformance_skips: providers.Provider[dict[str, str]] = providers.Object({})
+    secrets_in_use: providers.Provider[list[str]] = providers.Object([])
+    substrate = providers.Singleton(lambda s: MemorySubstrate.named(s.memory.namespace), settings)
+    objects = providers.Singleton(lambda sub, s: MemObjectStore(sub, s.memory.namespace), substrate, settings)
+    producer = providers.Singleton(MemProducer, substrate)
+    consumer = providers.Singleton(_memory_consumers, substrate)
+    admission_index = providers.Singleton(MemAdmissionIndex, substrate)
+    receipts = providers.Singleton(MemReceiptLog, substrate)
+    quarantine_index = providers.Singleton(MemQuarantineIndex, substrate)
+    join_store = providers.Singleton(MemJoinStore, substrate)
+    audit_log = providers.Singleton(MemAuditLog, substrate)
+    action_log = providers.Singleton(MemActionLog, substrate)
+    cases = providers.Singleton(MemCaseStore, substrate)
+    labels = providers.Singleton(MemLabelStore, substrate)
+    checkpoints = providers.Singleton(MemCheckpointLog, substrate)
+    clock = providers.Singleton(SystemClock)
+    log = providers.Singleton(get_logger, "platform")
+
+
+# ------------------------------------------------------------------------------------------- services
+
+
+class Platform(containers.DeclarativeContainer):
+    """Every service, built once from the ports of ``adapters``. Per-run services are factories:
+    ``gate(pins)``, ``decision_loop(pins=..., ...)``, ``workflow(git_sha=..., progress=...)``."""
+
+    settings = providers.Dependency(instance_of=Settings)
+    adapters = providers.DependenciesContainer()
+
+    facts = providers.Singleton(FactLog, producer=adapters.producer, consumer=adapters.consumer,
+                                objects=adapters.objects, clock=adapters.clock, log=adapters.log)
+    probe = providers.Singleton(OffsetProbe, adapters.consumer)
+    drainer = providers.Singleton(Drainer, consumer=adapters.consumer, checkpoints=adapters.checkpoints,
+                                  clock=adapters.clock, log=adapters.log)
+
+    gate = providers.Factory(
+        IngestionGate, class_map=providers.Object(FRAUD_CLASS_MAP), index=adapters.admission_index,
+        receipts=adapters.receipts, quarantine_index=adapters.quarantine_index, objects=adapters.objects,
+        producer=adapters.producer, log=adapters.log)
+    decision_loop = providers.Factory(
+        DecisionLoop, join_store=adapters.join_store, audit_log=adapters.audit_log, action_log=adapters.action_log,
+        producer=adapters.producer, log=adapters.log, clock=adapters.clock)
+
+    sr = providers.Singleton(ScenarioRunner, objects=adapters.objects, facts=facts, probe=probe,
+                             clock=adapters.clock, log=adapters.log)
+    wsp = providers.Singleton(WorldStreamer, objects=adapters.objects, gate=gate.provider,
+                              class_map=providers.Object(FRAUD_CLASS_MAP), facts=facts, probe=probe,
+                              clock=adapters.clock, log=adapters.log)
+    rtdl = providers.Singleton(RtdlStage, loop=decision_loop.provider, drainer=drainer, facts=facts)
+    cm = providers.Singleton(CmStage, cases=adapters.cases, drainer=drainer, probe=probe, facts=facts)
+    ls = providers.Singleton(LabelService, objects=adapters.objects, labels=adapters.labels,
+                             producer=adapters.producer, log=adapters.log, facts=facts)
+    archive = providers.Singleton(ArchiveStage, objects=adapters.objects, drainer=drainer, facts=facts)
+    reporter = providers.Singleton(
+        Reporter, objects=adapters.objects, receipts=adapters.receipts, audit_log=adapters.audit_log,
+        action_log=adapters.action_log, cases=adapters.cases, labels=adapters.labels,
+        checkpoints=adapters.checkpoints, join_store=adapters.join_store, index=adapters.admission_index,
+        quarantine_index=adapters.quarantine_index)
+    launcher = providers.Selector(
+        adapters.rtdl_launch,
+        process=providers.Singleton(ProcessStageLauncher, settings),
+        in_process=providers.Singleton(InProcessLauncher, rtdl.provided.for_run))
+    workflow = providers.Factory(
+        RunWorkflow, env=settings.provided.env, sr=sr, wsp=wsp, cm=cm, ls=ls, archive=archive, reporter=reporter,
+        launcher=launcher, facts=facts, checkpoints=adapters.checkpoints, clock=adapters.clock, log=adapters.log,
+        evidence_uri=adapters.objects.provided.uri)
+
+
+# ------------------------------------------------------------------------------------------- the root
+
+ADAPTER_SETS: dict[str, type[containers.DeclarativeContainer]] = {
+    "local_parity": KafkaAdapters, "dev_min": DevMinAdapters, "memory": MemoryAdapters}
+
+
+def build_adapters(settings: Settings) -> containers.DeclarativeContainer:
+    """The adapter set ``settings`` names (``adapter_set``, else the env's own name), wired."""
+    name = settings.adapter_set or settings.env
+    if name not in ADAPTER_SETS:
+        raise ConfigError(f"unknown adapter set {name!r}; registered: {sorted(ADAPTER_SETS)}")
+    cls = ADAPTER_SETS[name]
+    adapters = cls(settings=settings)
+    for shared, own in getattr(cls, "OVERRIDES", {}).items():
+        getattr(adapters, shared).override(getattr(adapters, own))
+    adapters.check_dependencies()
+    return adapters
+
+
+def build_container(env: str, settings: Settings | None = None) -> Platform:
+    """The platform for ``env``; an unknown environment fails with the list of valid ones.
+    ``init_resources()`` opens its clients (the adapter set's too); ``shutdown_resources()`` closes them."""
+    settings = settings or load_settings(env)
+    return Platform(settings=settings, adapters=build_adapters(settings))
+

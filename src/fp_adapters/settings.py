@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
+import yaml
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic_settings import (
     BaseSettings,
@@ -67,6 +68,10 @@ class AwsSettings(_Section):
         default=False, description="use fixed non-secret credentials (only for an emulator endpoint)")
 
 
+class MemorySettings(_Section):
+    namespace: str = Field(default="default", description="containers of one namespace share one in-memory state")
+
+
 class DynamoSettings(_Section):
     quarantine_table: str = "quarantine_index"
 
@@ -77,13 +82,25 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="FP_", env_nested_delimiter="__", extra="forbid", frozen=True)
 
     env: str
-    bus: BusSettings
-    objects: ObjectStoreSettings
-    postgres: PostgresSettings
-    redis: RedisSettings
+    adapter_set: str = Field(default="", description="registered adapter set; empty means the env's own name")
+    bus: BusSettings = BusSettings()
+    objects: ObjectStoreSettings = ObjectStoreSettings(buckets={})
+    postgres: PostgresSettings | None = None
+    redis: RedisSettings | None = None
+    memory: MemorySettings = MemorySettings()
     aws: AwsSettings = AwsSettings()
     quarantine_index: Literal["postgres", "dynamodb"] = "postgres"
     dynamodb: DynamoSettings = DynamoSettings()
+
+    def require_postgres(self) -> PostgresSettings:
+        if self.postgres is None:
+            raise ConfigError(f"environment {self.env!r} has no postgres section")
+        return self.postgres
+
+    def require_redis(self) -> RedisSettings:
+        if self.redis is None:
+            raise ConfigError(f"environment {self.env!r} has no redis section")
+        return self.redis
 
 
 def config_dir() -> Path:
@@ -91,7 +108,16 @@ def config_dir() -> Path:
 
 
 def known_envs() -> list[str]:
-    return sorted(p.stem for p in config_dir().glob("*.yaml"))
+    """Environments with a settings file: ``<env>.yaml`` whose ``env`` key is its own name."""
+    envs = []
+    for path in config_dir().glob("*.yaml"):
+        try:
+            doc = yaml.safe_load(path.read_text())
+        except (OSError, yaml.YAMLError):
+            continue
+        if isinstance(doc, dict) and doc.get("env") == path.stem:
+            envs.append(path.stem)
+    return sorted(envs)
 
 
 def load_settings(env: str) -> Settings:

@@ -16,18 +16,18 @@ from fp_core.errors import TransientError
 class StageProcess:
     def __init__(self, argv: list[str], settings: Settings) -> None:
         self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 (lives until result() or cancel())
-        self._proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=self._stderr, stdin=subprocess.DEVNULL,
+        self._proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=self._stderr, stdin=subprocess.DEVNULL,
                                       env={**os.environ, SETTINGS_JSON_ENV: settings.model_dump_json()})
         self._argv = argv
 
-    def result(self) -> str:
-        out, _ = self._proc.communicate()
+    def result(self) -> None:
+        """Wait for the stage process; its STAGE_COMPLETE fact is on the control topic."""
+        self._proc.communicate()
         self._stderr.seek(0)
         err = self._stderr.read().decode(errors="replace")
         self._stderr.close()
         if self._proc.returncode != 0:
             raise TransientError(f"{Path(self._argv[0]).name} exited {self._proc.returncode}: {err[-1500:]}")
-        return out.decode().strip().splitlines()[-1]
 
     def cancel(self) -> None:
         self._stderr.close()

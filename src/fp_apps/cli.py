@@ -11,14 +11,12 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from fp_adapters.s3.object_store import S3ObjectStore
 from fp_apps.dev_min_cli import app as dev_min_app
 from fp_apps.wiring import component_versions, git_sha, platform
 from fp_core.errors import ConfigError, NotFound
 from fp_core.evidence import bundle_prefix, verify_bundle
 from fp_core.identity import derive_id
 from fp_core.run_config import DRILLS, RunConfig
-from fp_core.services.run import RunWorkflow
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="fraud-platform operator CLI")
 substrate_app = typer.Typer(no_args_is_help=True, help="The local_parity substrate (Kafka, Postgres, Redis, moto).")
@@ -106,16 +104,14 @@ def run(
         err.print(f"conformance suite on {env} ...")
         attachments[CONFORMANCE_FILE] = (json.dumps(run_all(env), sort_keys=True, indent=2) + "\n").encode()
     try:
-        with platform(env) as (container, ports), err.status("starting") as status:
-            objects: S3ObjectStore = container.objects()
+        with platform(env) as container, err.status("starting") as status:
 
             def progress(stage: str) -> None:
                 err.print(f"  [cyan]stage[/cyan] {stage}")
                 status.update(f"[cyan]{stage}[/cyan] running ({events:,} events)")
 
-            workflow = RunWorkflow(ports, evidence_uri=objects.uri, git_sha=git_sha(),
-                                   component_versions=component_versions(), progress=progress,
-                                   attachments=attachments)
+            workflow = container.workflow(git_sha=git_sha(), component_versions=component_versions(),
+                                          progress=progress, attachments=attachments)
             err.print(f"run [bold]{platform_run_id}[/bold] env={env} events={events} seed={seed} "
                       f"drills={list(drills) or 'none'}")
             result = workflow.run(config, platform_run_id)
@@ -147,7 +143,8 @@ def conformance(env: EnvOpt = "local_parity", as_json: Annotated[bool, typer.Opt
 
     report = run_all(env)
     for c in report["checks"]:
-        mark = "[green]pass[/green]" if c["passed"] else "[red]FAIL[/red]"
+        mark = ("[yellow]skip[/yellow]" if c.get("skipped") else
+                "[green]pass[/green]" if c["passed"] else "[red]FAIL[/red]")
         err.print(f"  {mark} {c['name']:<48} {c['detail']}")
     failed = [c["name"] for c in report["checks"] if not c["passed"]]
     err.print(f"{len(report['checks']) - len(failed)}/{len(report['checks'])} checks passed on {env}")
@@ -157,8 +154,8 @@ def conformance(env: EnvOpt = "local_parity", as_json: Annotated[bool, typer.Opt
 
 
 def _bundle(env: str, platform_run_id: str) -> dict[str, bytes]:
-    with platform(env) as (container, _ports):
-        objects: S3ObjectStore = container.objects()
+    with platform(env) as container:
+        objects = container.adapters.objects()
         prefix = bundle_prefix(platform_run_id) + "/"
         keys = objects.list(prefix)
         if not keys:

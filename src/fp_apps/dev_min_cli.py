@@ -15,12 +15,11 @@ import typer
 from rich.console import Console
 
 from fp_adapters.aws import aws_client, s3_client
-from fp_adapters.s3.object_store import S3ObjectStore
+from fp_adapters.containers import build_container
 from fp_adapters.settings import REPO_ROOT, load_settings
 from fp_apps.wiring import component_versions, git_sha, platform
 from fp_core.identity import derive_id
 from fp_core.run_config import DRILLS, RunConfig
-from fp_core.services.run import RunWorkflow
 from fp_ops import dev_min
 
 app = typer.Typer(no_args_is_help=True, help="Operate dev_min: up, run, down (destroy-by-default), status, cost.")
@@ -91,13 +90,11 @@ def run(events: int = 20_000, seed: int = 7, as_json: Annotated[bool, typer.Opti
                   "mode": session["mode"], "resources": session["resources"], "run_started_at": now_iso(),
                   "flex_demo_toggles": {}}
     run_id = "pr-devmin-" + datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
-    with platform("dev_min") as (container, ports):
-        objects: S3ObjectStore = container.objects()
-        workflow = RunWorkflow(ports, evidence_uri=objects.uri, git_sha=git_sha(),
-                               component_versions=component_versions(),
-                               progress=lambda stage: err.print(f"  [cyan]stage[/cyan] {stage}"),
-                               attachments={"dev_min/session.json": (json.dumps(
-                                   attachment, sort_keys=True, indent=2) + "\n").encode()})
+    with platform("dev_min") as container:
+        workflow = container.workflow(git_sha=git_sha(), component_versions=component_versions(),
+                                      progress=lambda stage: err.print(f"  [cyan]stage[/cyan] {stage}"),
+                                      attachments={"dev_min/session.json": (json.dumps(
+                                          attachment, sort_keys=True, indent=2) + "\n").encode()})
         result = workflow.run(RunConfig(env="dev_min", seed=seed, events=events, drills=DRILLS), run_id)
     err.print(f"{result.status}: evidence bundle {result.evidence_uri}")
     if as_json:
@@ -124,7 +121,7 @@ def down(mode: Mode = "emulated") -> None:
     proof = {"session_id": session["session_id"], "session_started_at": session.get("started_at"),
              "session_ended_at": now_iso(), "mode": mode, "passed": ok,
              "checks": [r.model_dump() for r in results], "core_and_evidence_remain": True}
-    objects = S3ObjectStore(s3_client(settings), settings.objects.buckets)
+    objects = build_container("dev_min", settings).adapters.objects()  # no Kafka credentials needed
     key = f"evidence/teardown/{session['session_id']}-{datetime.now(UTC).strftime('%Y%m%dT%H%M%S')}.json"
     objects.put(key, (json.dumps(proof, sort_keys=True, indent=2) + "\n").encode())
     SESSION_FILE.unlink(missing_ok=True)

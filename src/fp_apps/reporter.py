@@ -6,26 +6,16 @@ from typing import Annotated
 
 import typer
 
-from fp_adapters.s3.object_store import S3ObjectStore
-from fp_apps.wiring import component_versions, facts_for, git_sha, platform, print_json
-from fp_core.services.run import RunWorkflow
-from fp_core.services.stages import Stages
+from fp_apps.wiring import component_versions, git_sha, platform, print_json
 
 
 def reporter(run_id: Annotated[str, typer.Option("--run-id")],
              env: Annotated[str, typer.Option(envvar="FP_ENV")]) -> None:
-    with platform(env) as (container, ports):
-        objects: S3ObjectStore = container.objects()
-        facts = facts_for(ports, run_id)
-        stream = facts.require_stream()
-        now = ports.clock.now_ms()
-        header = RunWorkflow(ports, objects.uri, git_sha(), component_versions()).header(
-            facts.ready.config, run_id, now, now, facts.ready)
-        metrics = {"counts": {stage: done.stats for stage, done in sorted(facts.stages.items())},
-                   "ingress": stream.outcomes}
-        prefix, _files, drills = Stages(ports).report(facts.ready, stream, facts.stages, header, metrics)
-    print_json({"platform_run_id": run_id, "evidence_uri": objects.uri(prefix),
-                "drills": {d.drill_id: d.passed for d in drills}})
+    with platform(env) as container:
+        workflow = container.workflow(git_sha=git_sha(), component_versions=component_versions())
+        prefix, _files, drills = workflow.close(run_id)
+        uri = container.adapters.objects().uri(prefix)
+    print_json({"platform_run_id": run_id, "evidence_uri": uri, "drills": {d.drill_id: d.passed for d in drills}})
 
 
 def main() -> None:

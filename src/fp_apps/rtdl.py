@@ -14,9 +14,9 @@ def rtdl(run_id: Annotated[str, typer.Option("--run-id")],
          follow: Annotated[bool, typer.Option(help="start before the stream ends; follow it to STREAM_COMPLETE")]
          = False) -> None:
     if follow:
-        run_stage(env, run_id, lambda st, f: st.follow(f.ready, lag_pause_s))
+        run_stage(env, lambda c: c.rtdl().follow(c.facts().read(run_id).ready, lag_pause_s))
     else:
-        run_stage(env, run_id, lambda st, f: st.decide(f.ready, f.require_stream(), lag_pause_s))
+        run_stage(env, lambda c: c.rtdl().for_run(run_id, lag_pause_s))
 
 
 def main() -> None:

@@ -1,4 +1,4 @@
-"""What every entrypoint shares: logging set-up, the container for ``--env``, run metadata."""
+"""What every entrypoint shares: logging set-up, the started container for ``--env``, run metadata."""
 
 from __future__ import annotations
 
@@ -11,22 +11,19 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from fp_adapters.containers import PlatformContainer, build_container
+from fp_adapters.containers import Platform, build_container
 from fp_adapters.logging import configure
 from fp_adapters.settings import REPO_ROOT
-from fp_core.services.control import RunFacts, read_facts
-from fp_core.services.ports_set import PortSet
-from fp_core.services.stages import Stages
 
 
 @contextmanager
-def platform(env: str, log_level: str = "WARNING") -> Iterator[tuple[PlatformContainer, PortSet]]:
+def platform(env: str, log_level: str = "WARNING") -> Iterator[Platform]:
     """Build and start the env's container; shut its resources down (flush producer) on exit."""
     configure(log_level)
     container = build_container(env)
     container.init_resources()
     try:
-        yield container, container.port_set()
+        yield container
     finally:
         container.shutdown_resources()
 
@@ -50,20 +47,12 @@ def component_versions() -> dict[str, str]:
     return out
 
 
-def facts_for(ports: PortSet, platform_run_id: str) -> RunFacts:
-    consumer = ports.consumer("fp-facts-reader")
-    try:
-        return read_facts(consumer, platform_run_id)
-    finally:
-        consumer.close()
-
-
 def print_json(payload: Any) -> None:
     print(json.dumps(payload, sort_keys=True, default=str))
 
 
-def run_stage(env: str, platform_run_id: str, stage: Callable[[Stages, RunFacts], BaseModel]) -> None:
-    """Build the env's container, read the run's facts from the control topic, run one stage, print it."""
-    with platform(env) as (_c, ports):
-        done = stage(Stages(ports), facts_for(ports, platform_run_id))
+def run_stage(env: str, stage: Callable[[Platform], BaseModel]) -> None:
+    """Build the env's container, run one stage with it, print the stage's fact."""
+    with platform(env) as container:
+        done = stage(container)
     print_json(done.model_dump(mode="json"))

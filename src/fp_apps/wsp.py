@@ -6,13 +6,12 @@ from typing import Annotated
 
 import typer
 
-from fp_apps.wiring import facts_for, platform, print_json
-from fp_core.services.stages import Stages
+from fp_apps.wiring import platform, print_json
 
 
 def wsp(run_id: Annotated[str, typer.Option("--run-id")], env: Annotated[str, typer.Option(envvar="FP_ENV")]) -> None:
-    with platform(env) as (_c, ports):
-        fact = Stages(ports).stream(facts_for(ports, run_id).ready)
+    with platform(env) as container:
+        fact = container.wsp().stream(container.facts().read(run_id).ready)
     print_json(fact.model_dump(mode="json", exclude={"drill_txn_keys"}))
 
 

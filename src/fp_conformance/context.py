@@ -1,29 +1,68 @@
-"""What a check gets: the environment's container (built by ``build_container(env)``, the same wiring
-the apps use), its port set, and one small shared platform run with every drill."""
+"""What a check gets: the environment's container (built by ``build_container(env)``, the same
+composition root the apps use), the ports of its adapter set, and one small shared platform run with
+every drill. Checks reach the substrate only through these ports and the container's services."""
 
 from __future__ import annotations
 
 import io
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
 
-from fp_adapters.containers import PlatformContainer, build_container
+from fp_adapters.containers import Platform, build_container
 from fp_adapters.logging import configure
-from fp_adapters.s3.object_store import S3ObjectStore
 from fp_adapters.settings import Settings, load_settings
-from fp_core.event_class import FRAUD_CLASS_MAP, EventClass
 from fp_core.pins import ContextPins
-from fp_core.ports import BusProducer
+from fp_core.ports import (
+    ActionLog,
+    AdmissionIndex,
+    AuditLog,
+    BusConsumer,
+    BusProducer,
+    CaseStore,
+    CheckpointLog,
+    Clock,
+    JoinStore,
+    LabelStore,
+    Log,
+    ObjectStore,
+    QuarantineIndex,
+    ReceiptLog,
+)
 from fp_core.run_config import DRILLS, RunConfig
-from fp_core.services.ig import IngestionGate
-from fp_core.services.ports_set import PortSet
-from fp_core.services.run import RunResult, RunWorkflow
+from fp_core.services.run import RunResult
+
+
+@dataclass(frozen=True)
+class Ports:
+    """The ports of one adapter set, as the checks see them (instances, resolved once)."""
+
+    objects: ObjectStore
+    producer: BusProducer
+    consumer: Callable[[str], BusConsumer]
+    admission_index: AdmissionIndex
+    receipts: ReceiptLog
+    quarantine_index: QuarantineIndex
+    join_store: JoinStore
+    audit_log: AuditLog
+    action_log: ActionLog
+    cases: CaseStore
+    labels: LabelStore
+    checkpoints: CheckpointLog
+    clock: Clock
+    log: Log
+    secrets_in_use: list[str]
+    conformance_skips: dict[str, str]
+
+    @classmethod
+    def of(cls, container: Platform) -> Ports:
+        a: Any = container.adapters
+        return cls(**{name: getattr(a, name)() for name in cls.__dataclass_fields__})
 
 
 @dataclass
@@ -37,8 +76,8 @@ class SmallRun:
 class ConformanceContext:
     env: str
     settings: Settings
-    container: PlatformContainer
-    ports: PortSet
+    container: Platform
+    ports: Ports
     session: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
     _small: SmallRun | None = None
 
@@ -50,12 +89,12 @@ class ConformanceContext:
         container = build_container(env, settings)
         container.init_resources()
         try:
-            yield cls(env, settings, container, container.port_set())
+            yield cls(env, settings, container, Ports.of(container))
         finally:
             container.shutdown_resources()
 
     @contextmanager
-    def other_container(self, **bus_overrides: Any) -> Iterator[PlatformContainer]:
+    def other_container(self, **bus_overrides: Any) -> Iterator[Platform]:
         """A second container for the same env (own connections), optionally with bus overrides."""
         settings = self.settings.model_copy(update={"bus": self.settings.bus.model_copy(update=bus_overrides)})
         container = build_container(self.env, settings)
@@ -73,23 +112,12 @@ class ConformanceContext:
                            seed=1, schema_version="fp.event.v1", policy_id="fraud-policy-v1",
                            bundle_id="fraud-logit:1.0.0")
 
-    def gate(self, pins: ContextPins, producer: BusProducer | None = None,
-             class_map: dict[str, EventClass] | None = None) -> IngestionGate:
-        p = self.ports
-        return IngestionGate(pins, class_map or dict(FRAUD_CLASS_MAP), p.admission_index, p.receipts,
-                             p.quarantine_index, p.objects, producer or p.producer, p.log)
-
-    def objects(self) -> S3ObjectStore:
-        store: S3ObjectStore = self.container.objects()
-        return store
-
     def small_run(self) -> SmallRun:
         """One platform run with every drill, its logs captured; shared by the checks that read it."""
         if self._small is None:
             config = RunConfig(env=self.env, seed=23, events=1200, drills=DRILLS)
             with captured_logs() as buffer:
-                result = RunWorkflow(self.ports, evidence_uri=self.objects().uri, lag_pause_s=0.3).run(
-                    config, self.run_id("run"))
+                result = self.container.workflow(lag_pause_s=0.3).run(config, self.run_id("run"))
             self._small = SmallRun(result, config, buffer.getvalue())
         return self._small
 

@@ -9,7 +9,7 @@ from fp_core.canonical import short_digest
 from fp_core.decisions import DecisionRecord
 from fp_core.identity import derive_id
 from fp_core.model import FrozenModel
-from fp_core.scoring import SEVERITY, ActionType
+from fp_core.scoring import ActionType
 
 
 class CaseSubjectKey(FrozenModel):
@@ -49,18 +49,6 @@ class CaseTimelineEvent(FrozenModel):
     action: ActionType | None = None
 
 
-class CaseView(FrozenModel):
-    """Derived, never stored as truth: the fold of a case's timeline."""
-
-    case_id: str
-    subject: CaseSubjectKey
-    opened_ts_ms: int
-    last_ts_ms: int
-    triggers: int
-    labels: int
-    worst_action: ActionType | None
-
-
 def case_trigger_for(decision: DecisionRecord, trigger_actions: Iterable[ActionType]) -> CaseTrigger | None:
     if decision.action not in tuple(trigger_actions):
         return None
@@ -80,20 +68,3 @@ def timeline_event_for(trigger: CaseTrigger) -> CaseTimelineEvent:
                            trigger.decision_id),
         case_id=trigger.case_id, subject=trigger.subject, event_type=CaseEventType.TRIGGER_ATTACHED,
         ts_ms=trigger.ts_ms, ref=trigger.decision_id, action=trigger.action)
-
-
-def fold_case(events: Iterable[CaseTimelineEvent]) -> CaseView:
-    """Order-independent fold: events are sorted by (ts, event_id) and de-duplicated by event_id."""
-    unique = {e.event_id: e for e in events}
-    ordered = sorted(unique.values(), key=lambda e: (e.ts_ms, e.event_id))
-    if not ordered:
-        raise ValueError("a case view needs at least one timeline event")
-    worst: ActionType | None = None
-    for e in ordered:
-        if e.action is not None and (worst is None or SEVERITY[e.action] > SEVERITY[worst]):
-            worst = e.action
-    return CaseView(
-        case_id=ordered[0].case_id, subject=ordered[0].subject, opened_ts_ms=ordered[0].ts_ms,
-        last_ts_ms=ordered[-1].ts_ms,
-        triggers=sum(e.event_type is CaseEventType.TRIGGER_ATTACHED for e in ordered),
-        labels=sum(e.event_type is CaseEventType.LABEL_ATTACHED for e in ordered), worst_action=worst)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from pydantic import AwareDatetime, Field
@@ -23,6 +23,11 @@ class EventEnvelope(FrozenModel):
     payload: dict[str, Any]
     schema_version: Identifier = EVENT_SCHEMA_VERSION
     producer: Identifier
+
+
+def iso_utc(ts_ms: int) -> str:
+    """Epoch milliseconds as the envelope's ISO-8601 UTC form (millisecond precision)."""
+    return datetime.fromtimestamp(ts_ms / 1000, tz=UTC).isoformat(timespec="milliseconds")
 
 
 def ts_ms(ts: datetime) -> int:

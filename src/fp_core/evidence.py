@@ -6,13 +6,16 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from pydantic import BaseModel
+
 from fp_core.model import FrozenModel
-from fp_core.offsets import OffsetRange
+from fp_core.offsets import OffsetRange, OriginOffset
 from fp_core.reconciliation import Reconciliation
 
 EVIDENCE_PREFIX = "evidence/runs"
 
 CORE_FILES: tuple[str, ...] = (
+    "run_started.json",
     "run.json",
     "ingress/receipt_summary.json",
     "decisions/dla_summary.json",
@@ -24,6 +27,7 @@ CORE_FILES: tuple[str, ...] = (
 COMPLETION_FILE = "run_completed.json"
 CONFORMANCE_FILE = "conformance/report.json"
 FAILURE_FILE = "run_failed.json"
+STARTED_FILE = "run_started.json"
 WALL_CLOCK_FIELDS = frozenset({"started_at", "ended_at", "durations_s", "rates_per_s", "git_sha",
                                "wall_clock"})
 
@@ -99,6 +103,27 @@ class ReconciliationDoc(FrozenModel):
     duplicate_action_outcomes: int
 
 
+class RunStarted(FrozenModel):
+    """``run_started.json``, written once by SR: the run exists, and where its facts begin."""
+
+    platform_run_id: str
+    scenario_run_id: str
+    started_at: str
+    ready_at: OriginOffset
+
+
+class RunMetrics(FrozenModel):
+    """``obs/metrics.json``: one shape whoever closes the run (the orchestrator or ``fp-reporter``).
+    ``durations_s``, ``rates_per_s`` and ``wall_clock`` are wall-clock figures (empty when the closer
+    did not time the stages)."""
+
+    platform_run_id: str
+    counts: dict[str, Any]
+    durations_s: dict[str, float] = {}
+    rates_per_s: dict[str, float] = {}
+    wall_clock: dict[str, Any] = {}
+
+
 class RunCompleted(FrozenModel):
     platform_run_id: str
     status: str
@@ -114,6 +139,11 @@ class RunFailed(FrozenModel):
     reason: str
     partial_counts: dict[str, Any]
     offsets_consumed: list[dict[str, Any]]
+
+
+def render(doc: BaseModel | Mapping[str, Any]) -> bytes:
+    data = doc.model_dump(mode="json") if isinstance(doc, BaseModel) else dict(doc)
+    return (json.dumps(data, sort_keys=True, indent=2, ensure_ascii=False) + "\n").encode()
 
 
 def strip_wall_clock(doc: Any) -> Any:

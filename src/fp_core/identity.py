@@ -37,4 +37,5 @@ def derive_id(kind: str, *parts: str | int) -> str:
     text = ID_SEPARATOR.join([kind, *map(str, parts)])
     if text.count(ID_SEPARATOR) != len(parts):
         raise ValueError(f"identifier parts of {kind!r} must not contain the unit separator")
-    return hashlib.sha256(text.encode()).hexdigest()[:32]
+    # surrogatepass: a lone surrogate (which JSON's \ud800 escapes can produce) still hashes, never raises
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]

@@ -57,6 +57,10 @@ class ObjectStore(Protocol):
 
     def exists(self, key: str) -> bool: ...
 
+    def uri(self, key: str) -> str:
+        """Where ``key`` lives, for people and evidence (``s3://bucket/key``, ``memory://ns/key``)."""
+        ...
+
     def list(self, prefix: str) -> list[str]:
         """All keys under ``prefix``, sorted."""
         ...
@@ -237,9 +241,9 @@ class TaskHandle(Protocol[T_co]):
 
 class StageLauncher(Protocol):
     """Starts RTDL for a run beside the caller (a separate process), following the run's stream until
-    its STREAM_COMPLETE fact; ``result`` returns the stage's STAGE_COMPLETE fact as JSON."""
+    its STREAM_COMPLETE fact; ``result`` waits for it (its STAGE_COMPLETE is on the fact log)."""
 
-    def follow_rtdl(self, platform_run_id: str, lag_pause_s: float) -> TaskHandle[str]: ...
+    def follow_rtdl(self, platform_run_id: str, lag_pause_s: float) -> TaskHandle[None]: ...
 
 
 class SecretStore(Protocol):

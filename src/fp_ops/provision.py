@@ -28,8 +28,8 @@ def provision(settings: Settings, admin_bootstrap: str | None = None) -> dict[st
     bus = settings.bus.model_copy(update={"security_protocol": "PLAINTEXT"})
     conf = client_config(bus, BusCredentials(bootstrap=admin_bootstrap or settings.bus.bootstrap))
     topics = provision_topics(conf, TOPIC_MAP, TopicNames(settings.bus.topic_prefix))
-    ensure_database(settings.postgres.dsn)
-    conn = connect(settings.postgres.dsn)
+    ensure_database(settings.require_postgres().dsn)
+    conn = connect(settings.require_postgres().dsn)
     try:
         applied = migrate(conn)
     finally:

@@ -14,7 +14,7 @@ from fp_adapters.containers import build_container
 from fp_adapters.settings import Settings, load_settings
 from fp_core.evidence import strip_wall_clock, verify_bundle
 from fp_core.run_config import DRILLS, RunConfig
-from fp_core.services.run import RunResult, RunWorkflow
+from fp_core.services.run import RunResult
 from tests.conftest import isolated_settings
 
 pytestmark = [pytest.mark.substrate, pytest.mark.slow]
@@ -41,7 +41,7 @@ def test_operator_run_with_all_drills_leaves_a_complete_verified_bundle(substrat
     names = {str(p.relative_to(bundle)) for p in bundle.rglob("*.json")}
     assert names == {"run.json", "ingress/receipt_summary.json", "decisions/dla_summary.json",
                      "replay/offset_ranges.json", "obs/metrics.json", "obs/anomalies.json",
-                     "obs/reconciliation.json", "run_completed.json", *(f"drills/{d}.json" for d in DRILLS)}
+                     "obs/reconciliation.json", "run_completed.json", "run_started.json", *(f"drills/{d}.json" for d in DRILLS)}
     for drill in DRILLS:
         assert json.loads((bundle / f"drills/{drill}.json").read_text())["passed"], drill
     recon = json.loads((bundle / "obs/reconciliation.json").read_text())
@@ -60,8 +60,8 @@ def run_isolated(settings: Settings, run_id: str, events: int = 2000) -> RunResu
     container = build_container("local_parity", settings)
     container.init_resources()
     try:
-        wf = RunWorkflow(container.port_set(), evidence_uri=container.objects().uri, lag_pause_s=0.3)
-        return wf.run(RunConfig(env="local_parity", seed=11, events=events, drills=DRILLS), run_id)
+        config = RunConfig(env="local_parity", seed=11, events=events, drills=DRILLS)
+        return container.workflow(lag_pause_s=0.3).run(config, run_id)
     finally:
         container.shutdown_resources()
 

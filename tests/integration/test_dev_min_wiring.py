@@ -16,7 +16,7 @@ pytestmark = pytest.mark.substrate
 
 
 def test_unknown_environment_lists_the_valid_ones() -> None:
-    with pytest.raises(ConfigError, match=r"valid: \['dev_min', 'local_parity'\]"):
+    with pytest.raises(ConfigError, match=r"valid: \['dev_min', 'local_parity', 'memory'\]"):
         build_container("prod_target")
     with pytest.raises(ConfigError, match="valid"):
         load_settings("nope")
@@ -26,10 +26,10 @@ def test_dev_min_reads_bus_credentials_from_ssm_at_start_up(substrate: None) -> 
     container = build_container("dev_min")
     container.init_resources()
     try:
-        creds: BusCredentials = container.credentials()
+        creds: BusCredentials = container.adapters.credentials()
         assert creds.bootstrap == "127.0.0.1:19094" and creds.api_key and creds.api_secret
         assert "***" in repr(creds) and creds.api_secret not in repr(creds)
-        conf = container.kafka_conf()
+        conf = container.adapters.kafka_conf()
         assert conf["security.protocol"] == "SASL_SSL" and conf["sasl.mechanism"] == "PLAIN"
         assert str(conf["ssl.ca.location"]).endswith(".substrate/kafka/tls/ca.pem")
     finally:
@@ -50,7 +50,7 @@ def test_sasl_listener_refuses_a_wrong_secret_and_verifies_the_broker(substrate:
     settings = load_settings("dev_min")
     container = build_container("dev_min")
     container.init_resources()
-    good: BusCredentials = container.credentials()
+    good: BusCredentials = container.adapters.credentials()
     container.shutdown_resources()
     bus = settings.bus.model_copy(update={"delivery_timeout_s": 5.0})
     names = TopicNames()

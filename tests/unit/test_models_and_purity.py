@@ -17,9 +17,6 @@ from fp_core.receipts import Receipt
 from fp_core.run_config import RunConfig
 
 CORE = Path(__file__).resolve().parents[2] / "src" / "fp_core"
-FORBIDDEN_MODULES = {"socket", "subprocess", "requests", "urllib", "http", "confluent_kafka", "boto3", "botocore",
-                     "psycopg", "redis", "os", "time", "sqlite3", "shutil", "pathlib", "io", "asyncio", "threading"}
-
 
 @pytest.mark.parametrize(("model", "data", "field"), [
     (ContextPins, {"platform_run_id": "pr", "scenario_run_id": "sr", "manifest_fingerprint": "xyz", "seed": 1,
@@ -56,26 +53,14 @@ def test_models_are_frozen() -> None:
         o.offset = 2  # type: ignore[misc]
 
 
-def test_fp_core_imports_no_io_and_reads_no_environment_or_clock() -> None:
+def test_fp_core_reads_no_environment_or_clock_and_opens_no_file() -> None:
+    """What import-linter cannot see (its contracts in pyproject.toml forbid the I/O imports): calls that
+    reach the wall clock or the environment through modules the core may import."""
     problems = []
     for path in CORE.rglob("*.py"):
-        tree = ast.parse(path.read_text())
-        for node in ast.walk(tree):
-            names: list[str] = []
-            if isinstance(node, ast.Import):
-                names = [a.name for a in node.names]
-            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-                names = [node.module]
-            problems += [f"{path.name}: import {n}" for n in names if n.split(".")[0] in FORBIDDEN_MODULES]
+        for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Attribute) and node.attr in ("now", "utcnow", "today", "environ", "getenv"):
                 problems.append(f"{path.name}:{node.lineno}: .{node.attr}")
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "open":
                 problems.append(f"{path.name}:{node.lineno}: open()")
     assert problems == []
-
-
-def test_fp_core_imports_nothing_of_ours_outside_itself() -> None:
-    for path in CORE.rglob("*.py"):
-        for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.ImportFrom) and node.module:
-                assert not node.module.startswith(("fp_adapters", "fp_apps", "fp_ops")), path

@@ -3,44 +3,66 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 
 import pytest
+from dependency_injector import providers
 
+from fp_adapters.containers import Platform
+from fp_core import topics
 from fp_core.errors import GateRefused, NotFound, ObjectExists, TransientError
-from fp_core.event_class import FRAUD_CLASS_MAP
 from fp_core.oracle import OracleManifest, PassFlag, check_gate
+from fp_core.ports import BusProducer, Delivery, OutboundMessage
 from fp_core.receipts import AdmissionOutcome, PublishState
 from fp_core.run_config import RunConfig
 from fp_core.services.consuming import RangeConsumer
 from fp_core.services.ig import IngestionGate
-from fp_core.services.run import RunWorkflow
-from fp_core.services.sr import ScenarioRunner, seal_world
-from tests.fakes import MemConsumer, mem_ports
+from fp_core.services.sr import seal_world
 from tests.unit.test_admission import PINS, envelope
 
 
-def gate() -> tuple[IngestionGate, object]:
-    ports, bus = mem_ports()
-    g = IngestionGate(PINS, FRAUD_CLASS_MAP, ports.admission_index, ports.receipts, ports.quarantine_index,
-                      ports.objects, ports.producer, ports.log)
-    return g, bus
+class FlakyProducer:
+    """Wraps the real producer; the next ``fail_next`` messages are never acknowledged."""
+
+    def __init__(self, inner: BusProducer) -> None:
+        self.inner, self.fail_next = inner, 0
+
+    def publish(self, messages: Sequence[OutboundMessage]) -> list[Delivery]:
+        out = []
+        for m in messages:
+            if self.fail_next > 0:
+                self.fail_next -= 1
+                out.append(Delivery(None, "_MSG_TIMED_OUT: injected"))
+            else:
+                out.extend(self.inner.publish([m]))
+        return out
+
+    def close(self) -> None:
+        self.inner.close()
 
 
-def test_ambiguous_publish_is_explicit_and_resolved_by_idempotent_republish() -> None:
-    g, bus = gate()
-    bus.fail_next = 1  # type: ignore[attr-defined]
+def gate(memory: Platform) -> IngestionGate:
+    g: IngestionGate = memory.gate(PINS)
+    return g
+
+
+def test_ambiguous_publish_is_explicit_and_resolved_by_idempotent_republish(memory: Platform) -> None:
+    flaky = FlakyProducer(memory.adapters.producer())
+    memory.adapters.producer.override(providers.Object(flaky))
+    g = gate(memory)
+    flaky.fail_next = 1
     [first] = g.submit("s1", [envelope()])
     assert first.outcome is AdmissionOutcome.ADMIT and first.publish_state is PublishState.AMBIGUOUS
     [again] = g.submit("s2", [envelope()])
     assert again.outcome is AdmissionOutcome.DUPLICATE and again.publish_state is PublishState.PUBLISHED
     [third] = g.submit("s3", [envelope()])
     assert third.outcome is AdmissionOutcome.DUPLICATE and third.publish_state is None
-    assert len(bus.log[("fp.bus.traffic.fraud.v1", next(  # type: ignore[attr-defined]
-        p for p in range(3) if bus.log[("fp.bus.traffic.fraud.v1", p)]))]) == 1  # type: ignore[attr-defined]
+    ends = memory.adapters.consumer()("probe").end_offsets([topics.TRAFFIC_FRAUD])
+    assert sum(ends.values()) == 1
 
 
-def test_quarantine_payload_is_kept_verbatim_and_indexed() -> None:
-    g, _ = gate()
+def test_quarantine_payload_is_kept_verbatim_and_indexed(memory: Platform) -> None:
+    g = gate(memory)
     receipts = g.submit("s1", [b"garbage", envelope(amount=1), envelope(amount=2)])
     assert [r.outcome for r in receipts] == [AdmissionOutcome.QUARANTINE, AdmissionOutcome.ADMIT,
                                              AdmissionOutcome.ANOMALY]
@@ -51,14 +73,13 @@ def test_quarantine_payload_is_kept_verbatim_and_indexed() -> None:
         g.objects.put("quarantine/pr-1/s1.jsonl", b"overwrite")
 
 
-def test_no_pass_no_read_and_tampering_refused() -> None:
-    ports, _ = mem_ports()
-    manifest = seal_world(ports.objects, 1, 400)
-    sr = ScenarioRunner(ports.objects, ports.producer, ports.log)
+def test_no_pass_no_read_and_tampering_refused(memory: Platform) -> None:
+    objects = memory.adapters.objects()
+    manifest = seal_world(objects, 1, 400)
     cfg = RunConfig(env="memory", seed=1, events=400)
-    ready = sr.ready(manifest.scenario_run_id, "pr-a", cfg, {})
+    ready = memory.sr().ready(cfg, "pr-a")
     assert ready.pins.manifest_fingerprint == manifest.fingerprint()
-    assert seal_world(ports.objects, 1, 400) == manifest  # sealed outputs are reused, never rewritten
+    assert seal_world(objects, 1, 400) == manifest  # sealed outputs are reused, never rewritten
     key = manifest.stream_view_keys()[0]
     digests = {o.key: o.sha256 for o in manifest.objects}
     with pytest.raises(GateRefused, match="no PASS"):
@@ -78,29 +99,23 @@ def test_no_pass_no_read_and_tampering_refused() -> None:
     assert isinstance(OracleManifest.model_validate_json(manifest.model_dump_json()), OracleManifest)
 
 
-def test_missing_oracle_fails_the_run_with_a_partial_bundle() -> None:
-    ports, _ = mem_ports()
-    ports.objects.put("oracle/x", b"")
-
-    def broken(*_a: object, **_k: object) -> None:
+class MissingOracle:
+    def ready(self, config: RunConfig, platform_run_id: str) -> None:
         raise NotFound("oracle/sr-x/manifest.json")
 
-    import fp_core.services.stages as stages_mod
-    original = stages_mod.seal_world
-    stages_mod.seal_world = broken  # type: ignore[assignment]
-    try:
-        result = RunWorkflow(ports, evidence_uri=lambda p: p).run(RunConfig(env="m", seed=1, events=100), "pr-f")
-    finally:
-        stages_mod.seal_world = original
+
+def test_missing_oracle_fails_the_run_with_a_partial_bundle(memory: Platform) -> None:
+    memory.sr.override(providers.Object(MissingOracle()))
+    result = memory.workflow().run(RunConfig(env="memory", seed=1, events=100), "pr-f")
+    objects = memory.adapters.objects()
     assert result.status == "FAILED" and result.summary["failure_stage"] == "sr_ready"
-    failed = json.loads(ports.objects.get("evidence/runs/pr-f/run_failed.json"))
+    failed = json.loads(objects.get("evidence/runs/pr-f/run_failed.json"))
     assert failed["failure_stage"] == "sr_ready" and "NotFound" in failed["reason"]
-    assert json.loads(ports.objects.get("evidence/runs/pr-f/run.json"))["pins"] == {}
+    assert json.loads(objects.get("evidence/runs/pr-f/run.json"))["pins"] == {}
 
 
-def test_stalled_consumer_raises_instead_of_hanging() -> None:
-    ports, bus = mem_ports()
-    rc = RangeConsumer(MemConsumer(bus, "g"), ports.checkpoints, ports.clock, ports.log, "pr", "g",
-                       stall_timeout_s=1.0)
+def test_stalled_consumer_raises_instead_of_hanging(memory: Platform) -> None:
+    a = memory.adapters
+    rc = RangeConsumer(a.consumer()("g"), a.checkpoints(), a.clock(), a.log(), "pr", "g", stall_timeout_s=1.0)
     with pytest.raises(TransientError, match="no records"):
         rc.drain({("fp.bus.control.v1", 0): 0}, {("fp.bus.control.v1", 0): 5}, lambda recs: {})

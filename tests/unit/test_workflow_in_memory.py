@@ -1,4 +1,4 @@
-"""The whole run over in-memory ports: the services' logic end to end, fast and deterministic."""
+"""The whole run over the memory adapter set: the services' logic end to end, fast and deterministic."""
 
 from __future__ import annotations
 
@@ -6,14 +6,14 @@ import json
 
 from fp_core.evidence import strip_wall_clock, verify_bundle
 from fp_core.run_config import DRILLS, RunConfig
-from fp_core.services.run import RunWorkflow
-from tests.fakes import mem_ports
+from tests.unit.conftest import memory_container
 
 
 def run_once(events: int = 1200, seed: int = 3, drills: tuple[str, ...] = DRILLS) -> tuple[str, dict[str, bytes]]:
-    ports, _bus = mem_ports()
-    wf = RunWorkflow(ports, evidence_uri=lambda p: f"mem://{p}", lag_pause_s=0.05)
+    container = memory_container()
+    wf = container.workflow(lag_pause_s=0.05)
     result = wf.run(RunConfig(env="memory", seed=seed, events=events, drills=drills), "pr-unit")
+    assert result.evidence_uri.startswith("memory://")
     return result.status, result.files
 
 
@@ -23,6 +23,7 @@ def test_run_completes_with_every_drill_passing_and_a_consistent_bundle() -> Non
     assert verify_bundle(files) == []
     drills = {k for k in files if k.startswith("drills/")}
     assert drills == {f"drills/{d}.json" for d in DRILLS}
+    assert "run_started.json" in files
 
 
 def test_same_seed_and_ids_give_identical_evidence_apart_from_wall_clock() -> None:
@@ -48,3 +49,23 @@ def test_every_traffic_event_has_exactly_one_decision() -> None:
     assert recon["every_admitted_txn_decided"] is True
     assert recon["duplicate_action_outcomes"] == 0
     assert recon["ingress"]["balanced"] is True
+
+
+def test_a_standalone_reporter_writes_the_same_metrics_shape_as_the_orchestrator() -> None:
+    container = memory_container()
+    wf = container.workflow(lag_pause_s=0.05)
+    ran = wf.run(RunConfig(env="memory", seed=5, events=600), "pr-orchestrated")
+    other = memory_container()
+    stages = other.workflow(lag_pause_s=0.05)
+    ready = other.sr().ready(RunConfig(env="memory", seed=5, events=600), "pr-standalone")
+    stream = other.wsp().stream(ready)
+    other.rtdl().decide(ready, stream, 0.05)
+    other.cm().run(ready, stream)
+    other.ls().run(ready)
+    other.archive().run(ready, stream)
+    _prefix, files, _drills = stages.close("pr-standalone")
+    a = json.loads(ran.files["obs/metrics.json"])
+    b = json.loads(files["obs/metrics.json"])
+    assert a.keys() == b.keys() and a["counts"].keys() == b["counts"].keys()
+    assert strip_wall_clock(a)["counts"] == strip_wall_clock(b)["counts"]
+    assert verify_bundle(files) == []

@@ -8,6 +8,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from fp_core.ports import BusRecord, ObjectStore, TopicPartition
+from fp_core.services.consuming import Drainer
+from fp_core.services.control import ReadySignal, StageComplete, StreamComplete, input_range
+from fp_core.services.facts import FactLog
 
 
 def archive_key(platform_run_id: str, topic: str, partition: int, start: int, end: int) -> str:
@@ -36,3 +39,23 @@ class ArchiveWriter:
             self.written.append(key)
             safe[(topic, partition)] = last + 1
         return safe
+
+
+ARCHIVE_GROUP = "fp-archive"
+
+
+@dataclass
+class ArchiveStage:
+    """The archive writer for one run: its admitted input range (group ``fp-archive``) to ``archive/``."""
+
+    objects: ObjectStore
+    drainer: Drainer
+    facts: FactLog
+
+    def run(self, ready: ReadySignal, stream: StreamComplete) -> StageComplete:
+        run = ready.pins.platform_run_id
+        start, end = input_range(stream)
+        writer = ArchiveWriter(self.objects, run)
+        drained = self.drainer.drain(ARCHIVE_GROUP, run, 20_000, start, end, writer.handle)
+        return self.facts.complete(run, "archive", {"consumed": drained.consumed,
+                                                    "objects": sorted(set(writer.written))})

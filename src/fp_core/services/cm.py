@@ -5,8 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from fp_core import topics
 from fp_core.cases import CaseTrigger, timeline_event_for
 from fp_core.ports import BusRecord, CaseStore, TopicPartition
+from fp_core.services.consuming import Drainer, OffsetProbe
+from fp_core.services.control import ReadySignal, StageComplete, StreamComplete, decode_positions
+from fp_core.services.facts import FactLog
 
 
 @dataclass
@@ -34,3 +38,25 @@ def _next_offsets(records: Sequence[BusRecord]) -> dict[TopicPartition, int]:
         tp = (r.origin.topic, r.origin.partition)
         safe[tp] = max(safe.get(tp, 0), r.origin.offset + 1)
     return safe
+
+
+CM_GROUP = "fp-cm"
+
+
+@dataclass
+class CmStage:
+    """CM for one run: its case triggers (group ``fp-cm``) into case timelines."""
+
+    cases: CaseStore
+    drainer: Drainer
+    probe: OffsetProbe
+    facts: FactLog
+
+    def run(self, ready: ReadySignal, stream: StreamComplete) -> StageComplete:
+        run = ready.pins.platform_run_id
+        start = {tp: o for tp, o in decode_positions(stream.start_offsets).items() if tp[0] == topics.CASE_TRIGGERS}
+        end = self.probe.end_offsets([topics.CASE_TRIGGERS])
+        cm = CaseManager(self.cases, run)
+        drained = self.drainer.drain(CM_GROUP, run, 5_000, start, end, cm.handle)
+        return self.facts.complete(run, "cm", {"consumed": drained.consumed, "case_events": cm.appended,
+                                               "other_runs": cm.foreign})

@@ -139,3 +139,37 @@ class RangeConsumer:
         committed.update(advanced)
         report.ranges.extend(ranges)
         report.commits += 1
+
+
+class OffsetProbe:
+    """End offsets of topics, read on a short-lived consumer."""
+
+    def __init__(self, consumer: Callable[[str], BusConsumer]) -> None:
+        self._consumer = consumer
+
+    def end_offsets(self, names: Sequence[str]) -> dict[TopicPartition, int]:
+        consumer = self._consumer("fp-run-probe")
+        try:
+            return consumer.end_offsets(list(names))
+        finally:
+            consumer.close()
+
+
+@dataclass
+class Drainer:
+    """Runs ``RangeConsumer.drain`` for a consumer group on a consumer of its own, closed afterwards."""
+
+    consumer: Callable[[str], BusConsumer]
+    checkpoints: CheckpointLog
+    clock: Clock
+    log: Log
+
+    def drain(self, group: str, platform_run_id: str, max_batch: int, start: Mapping[TopicPartition, int],
+              end: Ends, handle: Handler, flush: Flush | None = None, pause: PausePlan | None = None,
+              throttle: Throttle | None = None) -> DrainReport:
+        consumer = self.consumer(group)
+        try:
+            return RangeConsumer(consumer, self.checkpoints, self.clock, self.log, platform_run_id, group,
+                                 max_batch).drain(start, end, handle, flush, pause, throttle)
+        finally:
+            consumer.close()

@@ -12,6 +12,8 @@ from fp_core.identity import derive_event_id
 from fp_core.labels import LabelSubjectKey, LabelValue, make_assertion
 from fp_core.pins import ContextPins
 from fp_core.ports import BusProducer, LabelStore, Log, ObjectStore, OutboundMessage
+from fp_core.services.control import ReadySignal, StageComplete
+from fp_core.services.facts import FactLog
 
 SOURCE = "chargeback"
 
@@ -22,7 +24,12 @@ class LabelService:
     labels: LabelStore
     producer: BusProducer
     log: Log
+    facts: FactLog
     batch_size: int = 5_000
+
+    def run(self, ready: ReadySignal) -> StageComplete:
+        n = self.ingest_truth(ready.pins, ready.label_keys)
+        return self.facts.complete(ready.pins.platform_run_id, "ls", {"label_assertions": n})
 
     def ingest_truth(self, pins: ContextPins, label_keys: Sequence[str]) -> int:
         """Record the oracle's truth labels as assertions; publish each batch only after it is durable."""

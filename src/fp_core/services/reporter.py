@@ -3,23 +3,21 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import BaseModel
-
 from fp_core.canonical import canonical_json
 from fp_core.context import ContextKind
 from fp_core.degrade import DegradeReason
-from fp_core.drills import DrillRecord
+from fp_core.drills import DrillLedger, DrillRecord
 from fp_core.event_class import TRAFFIC_CLASS
 from fp_core.evidence import (
     COMPLETION_FILE,
     CONFORMANCE_FILE,
     FAILURE_FILE,
+    STARTED_FILE,
     AnomalySummary,
     DlaSummary,
     OffsetRangesDoc,
@@ -28,27 +26,47 @@ from fp_core.evidence import (
     RunCompleted,
     RunFailed,
     RunHeader,
+    RunMetrics,
     bundle_prefix,
     drill_file,
+    render,
 )
 from fp_core.offsets import OffsetRange, merge_ranges
 from fp_core.ports import (
     ActionLog,
+    AdmissionIndex,
     AuditLog,
     CaseStore,
     CheckpointLog,
     JoinStore,
     LabelStore,
     ObjectStore,
+    QuarantineIndex,
     ReceiptLog,
 )
 from fp_core.receipts import AdmissionOutcome, QuarantineReason
 from fp_core.reconciliation import reconcile
+from fp_core.services.control import ReadySignal, StageComplete, StreamComplete
+from fp_core.services.drill_checks import DrillObserver
+from fp_core.services.rtdl import RTDL_GROUP
 
 
-def render(doc: BaseModel | Mapping[str, Any]) -> bytes:
-    data = doc.model_dump(mode="json") if isinstance(doc, BaseModel) else dict(doc)
-    return (json.dumps(data, sort_keys=True, indent=2, ensure_ascii=False) + "\n").encode()
+def run_counts(stream: StreamComplete, stages: Mapping[str, StageComplete]) -> dict[str, Any]:
+    """The run's counts from its facts: what was sent, what IG said, what each finished stage did."""
+    counts: dict[str, Any] = {"sent": sum(stream.sent_by_class.values()), "ingress": stream.outcomes,
+                              "submissions": stream.submissions, "wsp_retries": stream.retries,
+                              "wsp_republished": stream.republished}
+    if "rtdl" in stages:
+        st = stages["rtdl"].stats
+        counts.update(decisions=st["decisions"], degraded=st["degraded"], rtdl_consumed=st["consumed"],
+                      case_triggers=st["case_triggers"])
+    if "cm" in stages:
+        counts["case_events"] = stages["cm"].stats["case_events"]
+    if "ls" in stages:
+        counts["label_assertions"] = stages["ls"].stats["label_assertions"]
+    if "archive" in stages:
+        counts["archive_objects"] = len(stages["archive"].stats["objects"])
+    return counts
 
 
 @dataclass
@@ -61,6 +79,35 @@ class Reporter:
     labels: LabelStore
     checkpoints: CheckpointLog
     join_store: JoinStore
+    index: AdmissionIndex
+    quarantine_index: QuarantineIndex
+
+    def close_run(self, ready: ReadySignal, stream: StreamComplete, stages: Mapping[str, StageComplete],
+                  header: RunHeader, durations_s: Mapping[str, float] | None = None,
+                  rates_per_s: Mapping[str, float] | None = None, attachments: Mapping[str, bytes] | None = None
+                  ) -> tuple[str, dict[str, bytes], list[DrillRecord]]:
+        """Judge the drills and write the complete bundle from the run's facts and the stores."""
+        run = ready.pins.platform_run_id
+        drills = self.judge_drills(ready, stream, stages.get("rtdl"))
+        archive = stages.get("archive")
+        rtdl = stages.get("rtdl")
+        metrics = RunMetrics(platform_run_id=run, counts=run_counts(stream, stages),
+                             durations_s=dict(durations_s or {}), rates_per_s=dict(rates_per_s or {}),
+                             wall_clock={"lag_drill": rtdl.stats["lag"]} if rtdl else {})
+        prefix, files = self.write(run, header, stream.sent_by_class, metrics, drills,
+                                   list(archive.stats["objects"]) if archive else [],
+                                   self.receipts.unresolved_publishes(run), attachments)
+        return prefix, files, drills
+
+    def judge_drills(self, ready: ReadySignal, stream: StreamComplete, rtdl: StageComplete | None
+                     ) -> list[DrillRecord]:
+        ledger = DrillLedger(drills=stream.drills, every=stream.drill_every,
+                             txn_keys={k: list(v) for k, v in stream.drill_txn_keys.items()},
+                             injected={k: dict(v) for k, v in stream.drill_injected.items()})
+        stats: Mapping[str, Any] = rtdl.stats if rtdl else {}
+        return DrillObserver(ready.pins, self.receipts, self.index, self.quarantine_index, self.audit_log,
+                             self.action_log, self.join_store).judge_all(
+            ledger, stats.get("lag"), int(stats.get("admitted_inputs", -1)), int(stats.get("consumed", -2)))
 
     def receipt_summary(self, run: str) -> ReceiptSummary:
         by_class = self.receipts.counts(run)
@@ -104,15 +151,15 @@ class Reporter:
             label_assertions=len(self.labels.for_run(run)), sample=sample,
         ), missing_flows
 
-    def write(self, run: str, header: RunHeader, intended: Mapping[str, int], metrics: Mapping[str, Any],
-              drills: Sequence[DrillRecord], rtdl_group: str, archive_objects: Sequence[str],
+    def write(self, run: str, header: RunHeader, intended: Mapping[str, int], metrics: RunMetrics,
+              drills: Sequence[DrillRecord], archive_objects: Sequence[str],
               ambiguous_publishes: int, attachments: Mapping[str, bytes] | None = None
               ) -> tuple[str, dict[str, bytes]]:
         """Write the complete bundle; returns its prefix and the files as written."""
         receipts = self.receipt_summary(run)
         dla, missing_flows = self.dla_summary(run)
         late = self.join_store.get(run, [(ContextKind.FLOW_ANCHOR, f) for f in missing_flows])
-        ranges = merge_ranges(self.checkpoints.ranges(run, rtdl_group))
+        ranges = merge_ranges(self.checkpoints.ranges(run, RTDL_GROUP))
         traffic_admitted = receipts.by_event_class.get(TRAFFIC_CLASS, {}).get("ADMIT", 0)
         acts = self.action_log.outcome_counts(run)
         reasons = self.receipts.reason_counts(run)
@@ -121,9 +168,9 @@ class Reporter:
             "ingress/receipt_summary.json": render(receipts),
             "decisions/dla_summary.json": render(dla),
             "replay/offset_ranges.json": render(OffsetRangesDoc(
-                platform_run_id=run, consumer_group=rtdl_group, ranges=tuple(ranges),
+                platform_run_id=run, consumer_group=RTDL_GROUP, ranges=tuple(ranges),
                 archive_objects=sorted(archive_objects))),
-            "obs/metrics.json": render(dict(metrics, platform_run_id=run)),
+            "obs/metrics.json": render(metrics),
             "obs/anomalies.json": render(AnomalySummary(
                 platform_run_id=run, duplicates=receipts.counts["DUPLICATE"],
                 payload_hash_mismatches=reasons.get(QuarantineReason.PAYLOAD_HASH_MISMATCH.value, 0),
@@ -140,13 +187,16 @@ class Reporter:
         for d in drills:
             files[drill_file(d.drill_id)] = render(d)
         files.update(attachments or {})
-        files[COMPLETION_FILE] = render(RunCompleted(
-            platform_run_id=run, status="COMPLETED", files=sorted(files),
-            drills_passed=all(d.passed for d in drills), conformance_attached=CONFORMANCE_FILE in files))
         prefix = bundle_prefix(run)
+        carried = {}
+        if self.objects.exists(f"{prefix}/{STARTED_FILE}"):
+            carried[STARTED_FILE] = self.objects.get(f"{prefix}/{STARTED_FILE}")
+        files[COMPLETION_FILE] = render(RunCompleted(
+            platform_run_id=run, status="COMPLETED", files=sorted([*files, *carried]),
+            drills_passed=all(d.passed for d in drills), conformance_attached=CONFORMANCE_FILE in files))
         for name, data in files.items():
             self.objects.put(f"{prefix}/{name}", data)
-        return prefix, files
+        return prefix, {**carried, **files}
 
     def write_failure(self, run: str, header: RunHeader | None, stage: str, reason: str,
                       partial: Mapping[str, Any], offsets: Sequence[OffsetRange]) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import heapq
 import json
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -34,8 +34,11 @@ from fp_core.ports import (
     OutboundMessage,
     TopicPartition,
 )
+from fp_core.retry import RetryPolicy
 from fp_core.scoring import DecisionPolicy, ScoringBundle
-from fp_core.services.consuming import Ends, resolve_end
+from fp_core.services.consuming import Drainer, Ends, PausePlan, resolve_end
+from fp_core.services.control import ReadySignal, StageComplete, StreamComplete, decode_positions
+from fp_core.services.facts import FactLog
 
 CONTEXT_TOPICS: dict[str, tuple[ContextKind, str]] = {
     topics.CONTEXT_ARRIVAL_EVENTS: (ContextKind.ARRIVAL, "arrival_id"),
@@ -100,6 +103,7 @@ class DecisionLoop:
     clock: Clock
     batch_size: int = 5_000
     align_ms: int = 30_000
+    retry: RetryPolicy = field(default_factory=lambda: RetryPolicy(attempts=3))
     stats: RtdlStats = field(default_factory=RtdlStats)
 
     def __post_init__(self) -> None:
@@ -229,10 +233,60 @@ class DecisionLoop:
         self.stats.new_outcomes += len(outcomes)
         self.stats.decision_batches += 1
 
-    def _publish(self, messages: list[OutboundMessage], attempts: int = 3) -> None:
-        for _ in range(attempts):
+    def _publish(self, messages: list[OutboundMessage]) -> None:
+        for _attempt in self.retry.attempts_on(self.clock):
             deliveries = self.producer.publish(messages)
             messages = [m for m, d in zip(messages, deliveries, strict=True) if d.origin is None]
             if not messages:
                 return
         raise PublishAmbiguous(f"{len(messages)} audit/case messages unacknowledged; offsets not committed")
+
+
+RTDL_GROUP = "fp-rtdl"
+
+
+@dataclass
+class RtdlStage:
+    """RTDL for one run: the decision loop over the run's admitted offset range, on group ``fp-rtdl``.
+    ``loop`` builds the run's DecisionLoop from ``pins, bundle, policy, start, end, batch_size``."""
+
+    loop: Callable[..., DecisionLoop]
+    drainer: Drainer
+    facts: FactLog
+
+    def decide(self, ready: ReadySignal, stream: StreamComplete, lag_pause_s: float = 1.5) -> StageComplete:
+        """RTDL over a finished stream (the standalone component)."""
+        return self.decide_until(ready, decode_positions(stream.end_offsets), lag_pause_s)
+
+    def follow(self, ready: ReadySignal, lag_pause_s: float = 1.5) -> StageComplete:
+        """RTDL while WSP/IG may still be streaming: the end is learnt from STREAM_COMPLETE."""
+        watcher = self.facts.stream_end(ready.pins.platform_run_id)
+        try:
+            return self.decide_until(ready, watcher, lag_pause_s)
+        finally:
+            watcher.close()
+
+    def for_run(self, platform_run_id: str, lag_pause_s: float = 1.5) -> StageComplete:
+        facts = self.facts.read(platform_run_id)
+        return self.decide(facts.ready, facts.require_stream(), lag_pause_s)
+
+    def decide_until(self, ready: ReadySignal, end: Ends, lag_pause_s: float = 1.5) -> StageComplete:
+        """RTDL from the run's pinned start offsets up to ``end`` (known, or followed until known)."""
+        config, run = ready.config, ready.pins.platform_run_id
+        start = {tp: o for tp, o in decode_positions(ready.input_start).items() if tp[0] in topics.RTDL_INPUTS}
+        loop = self.loop(pins=ready.pins, bundle=config.bundle, policy=config.policy, start=start, end=end,
+                         batch_size=config.decision_batch)
+        pause = PausePlan(max(1, config.events // 3), lag_pause_s) if "lag" in config.drills else None
+        drained = self.drainer.drain(RTDL_GROUP, run, config.decision_batch, start, end, loop.handle, loop.flush,
+                                     pause, loop.ahead)
+        final = resolve_end(end) or {}
+        s = loop.stats
+        return self.facts.complete(run, "rtdl", {
+            "consumed": drained.consumed, "admitted_inputs": sum(final[tp] - start[tp] for tp in start),
+            "decisions": s.decisions, "degraded": s.degraded, "new_action_outcomes": s.new_outcomes,
+            "case_triggers": s.case_triggers, "context_items": s.context_items,
+            "foreign_records": s.foreign_records, "max_pending": s.max_pending,
+            "consumed_by_topic": dict(sorted(s.consumed_by_topic.items())),
+            "commits": drained.commits, "decision_batches": s.decision_batches, "lag": dict(drained.lag),
+            "latency_ms": {"consumed_to_durable": s.consumed_to_durable.percentiles(),
+                           "ready_to_durable": s.ready_to_durable.percentiles()}})

@@ -1,4 +1,8 @@
-"""The platform run (seed 12.2): every stage in order over one port set; a partial bundle on failure."""
+"""The platform run (seed 12.2): every stage in order; a partial bundle on failure.
+
+Each stage is a service the composition root builds once; the workflow only orders them, times them,
+and learns what each finished from the run's fact log.
+"""
 
 from __future__ import annotations
 
@@ -6,17 +10,21 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from fp_core.envelope import iso_utc
 from fp_core.evidence import RunHeader
 from fp_core.offsets import OffsetRange
+from fp_core.ports import CheckpointLog, Clock, Log, StageLauncher
 from fp_core.run_config import RunConfig, config_digest
-from fp_core.services.control import StageComplete, StreamComplete
-from fp_core.services.ports_set import PortSet
-from fp_core.services.sr import ReadySignal
-from fp_core.services.stages import RTDL_GROUP, Stages
-from fp_core.services.wsp import iso_utc
+from fp_core.services.archive import ArchiveStage
+from fp_core.services.cm import CmStage
+from fp_core.services.control import ReadySignal, StageComplete, StreamComplete
+from fp_core.services.facts import FactLog
+from fp_core.services.ls import LabelService
+from fp_core.services.reporter import Reporter, run_counts
+from fp_core.services.rtdl import RTDL_GROUP
+from fp_core.services.sr import ScenarioRunner
+from fp_core.services.wsp import WorldStreamer
 from fp_core.world import scenario_run_id_for
-
-__all__ = ["PortSet", "RunResult", "RunWorkflow"]
 
 
 @dataclass
@@ -35,7 +43,21 @@ def _rate(n: int, seconds: float | None) -> float:
 
 @dataclass
 class RunWorkflow:
-    ports: PortSet
+    """``env``, the stages and the ports the workflow itself needs come from the composition root;
+    the rest are the caller's options."""
+
+    env: str
+    sr: ScenarioRunner
+    wsp: WorldStreamer
+    cm: CmStage
+    ls: LabelService
+    archive: ArchiveStage
+    reporter: Reporter
+    launcher: StageLauncher
+    facts: FactLog
+    checkpoints: CheckpointLog
+    clock: Clock
+    log: Log
     evidence_uri: Callable[[str], str]
     git_sha: str = "unknown"
     component_versions: Mapping[str, str] = field(default_factory=dict)
@@ -46,16 +68,22 @@ class RunWorkflow:
     def header(self, config: RunConfig, run: str, started_ms: int, ended_ms: int | None,
                ready: ReadySignal | None) -> RunHeader:
         return RunHeader(platform_run_id=run, scenario_run_id=scenario_run_id_for(config.seed, config.events),
-                         env=self.ports.env, started_at=iso_utc(started_ms),
+                         env=self.env, started_at=iso_utc(started_ms),
                          ended_at=iso_utc(ended_ms) if ended_ms else None, config=config.model_dump(mode="json"),
                          config_digest=config_digest(config),
                          pins=ready.pins.model_dump(mode="json") if ready else {}, git_sha=self.git_sha,
                          component_versions=dict(self.component_versions))
 
+    def close(self, platform_run_id: str) -> tuple[str, dict[str, bytes], list[Any]]:
+        """Close a run from its facts alone (``fp-reporter``): the bundle, without stage timings."""
+        facts = self.facts.read(platform_run_id)
+        stream = facts.require_stream()
+        now = self.clock.now_ms()
+        header = self.header(facts.ready.config, platform_run_id, now, now, facts.ready)
+        return self.reporter.close_run(facts.ready, stream, facts.stages, header)
+
     def run(self, config: RunConfig, platform_run_id: str) -> RunResult:
-        p = self.ports
-        stages = Stages(p)
-        started_ms = p.clock.now_ms()
+        started_ms = self.clock.now_ms()
         scenario = scenario_run_id_for(config.seed, config.events)
         durations: dict[str, float] = {}
         current = "sr_ready"
@@ -67,70 +95,52 @@ class RunWorkflow:
             nonlocal current
             current = name
             self.progress(name)
-            t0 = p.clock.monotonic()
+            t0 = self.clock.monotonic()
             out = fn()
-            durations[name] = round(p.clock.monotonic() - t0, 3)
+            durations[name] = round(self.clock.monotonic() - t0, 3)
             return out
 
         try:
-            ready = timed("sr_ready", lambda: stages.ready(config, platform_run_id))
+            ready = timed("sr_ready", lambda: self.sr.ready(config, platform_run_id))
             assert ready is not None
             r = ready
             # RTDL runs beside WSP/IG (its own process on real substrates), following the stream; the
             # event-time readiness gate makes its decisions independent of that timing.
-            follower = p.launcher.follow_rtdl(platform_run_id, self.lag_pause_s)
-            pipeline_t0 = p.clock.monotonic()
+            follower = self.launcher.follow_rtdl(platform_run_id, self.lag_pause_s)
+            pipeline_t0 = self.clock.monotonic()
             try:
-                stream = timed("wsp_ig", lambda: stages.stream(r))
+                stream = timed("wsp_ig", lambda: self.wsp.stream(r))
             except BaseException:
                 follower.cancel()
                 raise
-            done["rtdl"] = timed("rtdl_tail", lambda: StageComplete.model_validate_json(follower.result()))
-            durations["rtdl"] = round(p.clock.monotonic() - pipeline_t0, 3)
+            timed("rtdl_tail", follower.result)
+            done["rtdl"] = self.facts.read(platform_run_id).stages["rtdl"]
+            durations["rtdl"] = round(self.clock.monotonic() - pipeline_t0, 3)
             assert stream is not None
             s = stream
-            done["cm"] = timed("cm", lambda: stages.cases(r, s))
-            done["ls"] = timed("ls", lambda: stages.labels(r))
-            done["archive"] = timed("archive", lambda: stages.archive(r, s))
-            pipeline_s = round(p.clock.monotonic() - pipeline_t0, 3)
+            done["cm"] = timed("cm", lambda: self.cm.run(r, s))
+            done["ls"] = timed("ls", lambda: self.ls.run(r))
+            done["archive"] = timed("archive", lambda: self.archive.run(r, s))
+            pipeline_s = round(self.clock.monotonic() - pipeline_t0, 3)
             durations["pipeline_wall"] = pipeline_s
-            counts = self._counts(s, done)
             rates = {"events_per_s_wsp_ig": _rate(sum(s.sent_by_class.values()), durations.get("wsp_ig")),
                      "events_per_s_rtdl": _rate(int(done["rtdl"].stats["consumed"]), durations.get("rtdl")),
                      "events_per_s_end_to_end": _rate(sum(s.sent_by_class.values()), pipeline_s)}
-            metrics = {"counts": counts, "durations_s": durations, "rates_per_s": rates,
-                       "wall_clock": {"lag_drill": done["rtdl"].stats["lag"]}}
-            header = self.header(config, platform_run_id, started_ms, p.clock.now_ms(), r)
-            prefix, files, drills = timed("reporter", lambda: stages.report(r, s, done, header, metrics,
-                                                                                self.attachments))
+            header = self.header(config, platform_run_id, started_ms, self.clock.now_ms(), r)
+            prefix, files, drills = timed("reporter", lambda: self.reporter.close_run(
+                r, s, done, header, durations, rates, self.attachments))
             status = "COMPLETED" if all(d.passed for d in drills) else "COMPLETED_WITH_FAILED_DRILLS"
-            p.log.info("run.completed", platform_run_id=platform_run_id, scenario_run_id=scenario, status=status)
-            summary = {"counts": counts, "durations_s": durations, "rates_per_s": rates,
+            self.log.info("run.completed", platform_run_id=platform_run_id, scenario_run_id=scenario, status=status)
+            summary = {"counts": run_counts(s, done), "durations_s": durations, "rates_per_s": rates,
                        "drills": {d.drill_id: d.passed for d in drills}}
             return RunResult(platform_run_id, scenario, status, self.evidence_uri(prefix), summary, files)
         except Exception as exc:
             reason = f"{type(exc).__name__}: {exc}"
-            p.log.warning("run.failed", platform_run_id=platform_run_id, scenario_run_id=scenario, stage=current,
-                          error=reason)
-            header = self.header(config, platform_run_id, started_ms, p.clock.now_ms(), ready)
-            partial = self._counts(stream, done) if stream else {}
-            consumed: list[OffsetRange] = p.checkpoints.ranges(platform_run_id, RTDL_GROUP)
-            prefix = stages.reporter().write_failure(platform_run_id, header, current, reason, partial, consumed)
+            self.log.warning("run.failed", platform_run_id=platform_run_id, scenario_run_id=scenario, stage=current,
+                             error=reason)
+            header = self.header(config, platform_run_id, started_ms, self.clock.now_ms(), ready)
+            partial = run_counts(stream, done) if stream else {}
+            consumed: list[OffsetRange] = self.checkpoints.ranges(platform_run_id, RTDL_GROUP)
+            prefix = self.reporter.write_failure(platform_run_id, header, current, reason, partial, consumed)
             return RunResult(platform_run_id, scenario, "FAILED", self.evidence_uri(prefix),
                              {"failure_stage": current, "reason": str(exc), "counts": partial})
-
-    @staticmethod
-    def _counts(stream: StreamComplete, done: Mapping[str, StageComplete]) -> dict[str, Any]:
-        counts: dict[str, Any] = {"sent": sum(stream.sent_by_class.values()), "ingress": stream.outcomes,
-                                  "submissions": stream.submissions, "wsp_retries": stream.retries}
-        if "rtdl" in done:
-            st = done["rtdl"].stats
-            counts.update(decisions=st["decisions"], degraded=st["degraded"], rtdl_consumed=st["consumed"],
-                          case_triggers=st["case_triggers"])
-        if "cm" in done:
-            counts["case_events"] = done["cm"].stats["case_events"]
-        if "ls" in done:
-            counts["label_assertions"] = done["ls"].stats["label_assertions"]
-        if "archive" in done:
-            counts["archive_objects"] = len(done["archive"].stats["objects"])
-        return counts

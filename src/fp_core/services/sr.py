@@ -8,31 +8,20 @@ from dataclasses import dataclass
 
 from fp_core import topics
 from fp_core.canonical import sha256_hex
-from fp_core.envelope import EVENT_SCHEMA_VERSION
-from fp_core.errors import NotFound, PublishAmbiguous
+from fp_core.envelope import EVENT_SCHEMA_VERSION, iso_utc
+from fp_core.errors import NotFound
+from fp_core.evidence import RunStarted, render
 from fp_core.identity import derive_id
-from fp_core.model import FrozenModel
 from fp_core.oracle import OracleManifest, OracleObject, PassFlag, check_gate, oracle_root
 from fp_core.pins import ContextPins
-from fp_core.ports import BusProducer, Log, ObjectStore, OutboundMessage
+from fp_core.ports import Clock, Log, ObjectStore
 from fp_core.run_config import RunConfig, config_digest
+from fp_core.services.consuming import OffsetProbe
+from fp_core.services.control import ReadySignal, encode_positions
+from fp_core.services.facts import FactLog, started_key
 from fp_core.world import WORLD_VERSION, StreamRow, TruthLabel, generate_world, scenario_run_id_for
 
 PART_ROWS = 50_000
-
-
-class ReadySignal(FrozenModel):
-    """READY on the control topic: the run's pins and what downstream is authorised to read."""
-
-    message_id: str
-    kind: str = "READY"
-    pins: ContextPins
-    config: RunConfig
-    config_digest: str
-    stream_view_keys: tuple[str, ...]
-    label_keys: tuple[str, ...]
-    input_start: dict[str, int]
-    """``topic:partition`` -> first offset of this run on the admitted and case-trigger topics."""
 
 
 def _parts(items: Iterator[bytes], part_rows: int) -> Iterator[list[bytes]]:
@@ -85,12 +74,28 @@ def _write(objects: ObjectStore, key: str, lines: list[bytes], kind: str) -> Ora
 @dataclass
 class ScenarioRunner:
     objects: ObjectStore
-    producer: BusProducer
+    facts: FactLog
+    probe: OffsetProbe
+    clock: Clock
     log: Log
 
-    def ready(self, scenario_run_id: str, platform_run_id: str, config: RunConfig,
-              input_start: dict[str, int]) -> ReadySignal:
-        """No PASS, no read: verify the seal and every digest, pin the run, publish READY."""
+    def ready(self, config: RunConfig, platform_run_id: str) -> ReadySignal:
+        """Seal the engine's output (reused if already sealed), check the gate, pin the run, emit READY,
+        then record the run's start (write-once) with where READY landed."""
+        manifest = seal_world(self.objects, config.seed, config.events)
+        start = encode_positions(self.probe.end_offsets([*topics.RTDL_INPUTS, topics.CASE_TRIGGERS]))
+        ready = self.pin(manifest.scenario_run_id, platform_run_id, config, start)
+        at = self.facts.publish(platform_run_id, ready)
+        self.objects.put(started_key(platform_run_id), render(RunStarted(
+            platform_run_id=platform_run_id, scenario_run_id=manifest.scenario_run_id,
+            started_at=iso_utc(self.clock.now_ms()), ready_at=at)))
+        self.log.info("sr.ready", platform_run_id=platform_run_id, scenario_run_id=manifest.scenario_run_id,
+                      manifest_fingerprint=ready.pins.manifest_fingerprint)
+        return ready
+
+    def pin(self, scenario_run_id: str, platform_run_id: str, config: RunConfig,
+            input_start: dict[str, int]) -> ReadySignal:
+        """No PASS, no read: verify the seal and every digest, then pin the run."""
         root = oracle_root(scenario_run_id)
         manifest = OracleManifest.model_validate_json(self.objects.get(f"{root}/manifest.json"))
         try:
@@ -103,14 +108,7 @@ class ScenarioRunner:
                            manifest_fingerprint=fingerprint, seed=manifest.seed,
                            schema_version=EVENT_SCHEMA_VERSION, policy_id=config.policy.policy_id,
                            bundle_id=f"{config.bundle.bundle_id}:{config.bundle.version}")
-        ready = ReadySignal(message_id=derive_id("ready", platform_run_id, fingerprint), pins=pins,
-                            config=config, config_digest=config_digest(config),
-                            stream_view_keys=tuple(manifest.stream_view_keys()),
-                            label_keys=tuple(manifest.label_keys()), input_start=input_start)
-        [delivery] = self.producer.publish([OutboundMessage(topics.CONTROL, platform_run_id.encode(),
-                                                            ready.model_dump_json().encode())])
-        if delivery.origin is None:
-            raise PublishAmbiguous(f"READY for {platform_run_id} not acknowledged: {delivery.error}")
-        self.log.info("sr.ready", platform_run_id=platform_run_id, scenario_run_id=scenario_run_id,
-                      manifest_fingerprint=fingerprint)
-        return ready
+        return ReadySignal(message_id=derive_id("ready", platform_run_id, fingerprint), pins=pins,
+                           config=config, config_digest=config_digest(config),
+                           stream_view_keys=tuple(manifest.stream_view_keys()),
+                           label_keys=tuple(manifest.label_keys()), input_start=input_start)

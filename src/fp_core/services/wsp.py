@@ -7,23 +7,26 @@ resolved by re-submitting the same events, which IG turns into an idempotent re-
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from fp_core.drills import DrillLedger, Emission, shape
-from fp_core.envelope import EVENT_SCHEMA_VERSION
+from fp_core import topics
+from fp_core.drills import DrillLedger, Emission, drill_spacing, shape
+from fp_core.envelope import EVENT_SCHEMA_VERSION, iso_utc
 from fp_core.errors import TransientError
 from fp_core.event_class import EventClass
 from fp_core.identity import derive_event_id, derive_id
 from fp_core.pins import ContextPins
 from fp_core.ports import Clock, Log, ObjectStore
 from fp_core.receipts import UNCLASSIFIED, PublishState, Receipt
-from fp_core.world import StreamRow
+from fp_core.retry import RetryPolicy
+from fp_core.services.consuming import OffsetProbe
+from fp_core.services.control import ReadySignal, StreamComplete, encode_positions
+from fp_core.services.facts import FactLog
+from fp_core.world import EVENTS_PER_FLOW, StreamRow
 
 PRODUCER = "wsp"
-MAX_ATTEMPTS = 5
 
 
 class Ingress(Protocol):
@@ -41,10 +44,6 @@ class StreamReport:
     @property
     def sent(self) -> int:
         return sum(self.sent_by_class.values())
-
-
-def iso_utc(ts_ms: int) -> str:
-    return datetime.fromtimestamp(ts_ms / 1000, tz=UTC).isoformat(timespec="milliseconds")
 
 
 def read_stream_view(objects: ObjectStore, keys: Sequence[str]) -> Iterator[StreamRow]:
@@ -73,15 +72,36 @@ def encode(em: Emission, pins: ContextPins, pins_json: dict[str, Any]) -> tuple[
 
 @dataclass
 class WorldStreamer:
+    """WSP into IG for one READY run: shape, encode, submit in batches, then publish STREAM_COMPLETE."""
+
     objects: ObjectStore
-    ingress: Ingress
+    gate: Callable[[ContextPins], Ingress]
     class_map: Mapping[str, EventClass]
+    facts: FactLog
+    probe: OffsetProbe
     clock: Clock
     log: Log
-    batch_size: int = 5_000
-    rate: float | None = None
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
 
-    def stream(self, pins: ContextPins, stream_view_keys: Sequence[str], ledger: DrillLedger) -> StreamReport:
+    def stream(self, ready: ReadySignal, rate: float | None = None, batch: int | None = None) -> StreamComplete:
+        """Stream the run's ``stream_view``; ``rate`` (events/s) paces the offer, as a live source would."""
+        pins, config = ready.pins, ready.config
+        ledger = DrillLedger(drills=config.drills, every=drill_spacing(config.events // EVENTS_PER_FLOW))
+        report = self._stream(self.gate(pins), pins, ready.stream_view_keys, ledger, batch or config.ingest_batch,
+                              rate)
+        end = self.probe.end_offsets(list(topics.RTDL_INPUTS))
+        fact = StreamComplete(
+            message_id=derive_id("stream", pins.platform_run_id), platform_run_id=pins.platform_run_id,
+            start_offsets=ready.input_start, end_offsets=encode_positions(end),
+            sent_by_class=dict(sorted(report.sent_by_class.items())), outcomes=dict(sorted(report.outcomes.items())),
+            submissions=report.submissions, retries=report.retries, republished=report.republished,
+            drills=ledger.drills, drill_every=ledger.every,
+            drill_txn_keys=ledger.txn_keys, drill_injected=ledger.injected)
+        self.facts.publish(pins.platform_run_id, fact)
+        return fact
+
+    def _stream(self, ingress: Ingress, pins: ContextPins, stream_view_keys: Sequence[str], ledger: DrillLedger,
+                batch_size: int, rate: float | None) -> StreamReport:
         report = StreamReport()
         pins_json = pins.model_dump(mode="json")
         batch: list[tuple[str, bytes]] = []
@@ -91,14 +111,14 @@ class WorldStreamer:
             event_type, _event_id, raw = encode(em, pins, pins_json)
             cls = UNCLASSIFIED if em.variant == "garbage" else self._class_name(event_type)
             batch.append((cls, raw))
-            if len(batch) >= self.batch_size:
-                self._submit(pins, batch, report)
+            if len(batch) >= batch_size:
+                self._submit(ingress, pins, batch, report)
                 offered += len(batch)
                 batch = []
-                if self.rate:
-                    self.clock.sleep(max(0.0, started + offered / self.rate - self.clock.monotonic()))
+                if rate:
+                    self.clock.sleep(max(0.0, started + offered / rate - self.clock.monotonic()))
         if batch:
-            self._submit(pins, batch, report)
+            self._submit(ingress, pins, batch, report)
         self.log.info("wsp.streamed", platform_run_id=pins.platform_run_id,
                       scenario_run_id=pins.scenario_run_id, sent=report.sent, submissions=report.submissions)
         return report
@@ -107,21 +127,21 @@ class WorldStreamer:
         cls = self.class_map.get(event_type)
         return cls.name if cls else UNCLASSIFIED
 
-    def _submit(self, pins: ContextPins, batch: list[tuple[str, bytes]], report: StreamReport) -> None:
+    def _submit(self, ingress: Ingress, pins: ContextPins, batch: list[tuple[str, bytes]], report: StreamReport
+                ) -> None:
         """Submit one chunk; every submission that returns receipts counts as sent (so reconciliation
         sees re-submissions as the extra DUPLICATE receipts they produce)."""
         chunk = report.submissions
         report.submissions += 1
         pending = batch
-        for attempt in range(MAX_ATTEMPTS):
+        for attempt in self.retry.attempts_on(self.clock):
             submission_id = derive_id("submission", pins.platform_run_id, chunk, attempt)
             try:
-                receipts = self.ingress.submit(submission_id, [raw for _cls, raw in pending])
+                receipts = ingress.submit(submission_id, [raw for _cls, raw in pending])
             except TransientError as exc:
                 report.retries += 1
                 self.log.warning("wsp.retry", platform_run_id=pins.platform_run_id, attempt=attempt,
                                  error=str(exc))
-                self.clock.sleep(min(2.0, 0.1 * 2**attempt))
                 continue
             for (cls, _raw), r in zip(pending, receipts, strict=True):
                 report.sent_by_class[cls] = report.sent_by_class.get(cls, 0) + 1
@@ -134,5 +154,4 @@ class WorldStreamer:
                 return
             pending = ambiguous
             report.retries += 1
-            self.clock.sleep(min(2.0, 0.1 * 2**attempt))
-        raise TransientError(f"submission {chunk} still unresolved after {MAX_ATTEMPTS} attempts")
+        raise TransientError(f"submission {chunk} still unresolved after {self.retry.attempts} attempts")

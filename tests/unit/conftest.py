@@ -1,0 +1,26 @@
+"""Unit tests of the services run over the declared in-memory adapter set, built by the same
+composition root as every other environment (each test gets its own memory namespace)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+from fp_adapters.containers import Platform, build_container
+from fp_adapters.settings import MemorySettings, load_settings
+
+
+def memory_container(namespace: str | None = None) -> Platform:
+    base = load_settings("memory")
+    settings = base.model_copy(update={"memory": MemorySettings(namespace=namespace or uuid.uuid4().hex)})
+    return build_container("memory", settings)
+
+
+@pytest.fixture
+def memory() -> Iterator[Platform]:
+    container = memory_container()
+    container.init_resources()
+    yield container
+    container.shutdown_resources()
