@@ -18,11 +18,11 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict
 
-from fp_adapters.aws import aws_client, s3_client
+from fp_adapters.aws import aws_client
+from fp_adapters.containers import build_adapters
 from fp_adapters.kafka.admin import describe_topics
 from fp_adapters.kafka.client_config import CREDENTIAL_NAMES, client_config, credentials_from_ssm
 from fp_adapters.kafka.names import TopicNames
-from fp_adapters.s3.object_store import S3ObjectStore
 from fp_adapters.settings import REPO_ROOT, Settings
 from fp_adapters.ssm.secret_store import SsmSecretStore
 from fp_core.errors import NotFound, PlatformError
@@ -118,9 +118,10 @@ def ssm_names(settings: Settings) -> list[str]:
 
 def preflight(settings: Settings, marker_key: str) -> list[CheckResult]:
     """Stage 0 of seed 12.2: secrets in SSM, buckets present and evidence writable, topics present."""
-    secrets = SsmSecretStore(aws_client("ssm", settings))
-    s3 = s3_client(settings)
-    objects = S3ObjectStore(s3, settings.objects.buckets)
+    adapters: Any = build_adapters(settings)  # the run's own clients (no Kafka credentials resolved yet)
+    secrets: SsmSecretStore = adapters.secret_store()
+    s3 = adapters.s3()
+    objects = adapters.objects()
 
     def params() -> str:
         missing = [n for n in ssm_names(settings) if not secrets.exists(n)]
@@ -157,7 +158,7 @@ def remove_demo_parameters(settings: Settings) -> list[str]:
 
 def verify_teardown(settings: Settings, demo_state: Sequence[str] | None) -> list[CheckResult]:
     """Seed 14.5 / B.5: no Confluent resources left, SSM parameters gone, no NAT gateway, no load balancer."""
-    ssm = SsmSecretStore(aws_client("ssm", settings))
+    ssm: SsmSecretStore = build_adapters(settings).secret_store()
 
     def confluent() -> str:
         if demo_state is None:

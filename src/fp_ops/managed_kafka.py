@@ -20,13 +20,17 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from fp_ops.substrate import KAFKA, KAFKA_SASL_PORT
+from fp_ops import layout
 
-TLS_DIR = KAFKA.dir / "tls"
-CA_FILE = TLS_DIR / "ca.pem"
-BROKER_PEM = TLS_DIR / "broker.pem"
-CREDENTIALS_FILE = KAFKA.dir / "sasl_credentials.json"
-SASL_BOOTSTRAP = f"127.0.0.1:{KAFKA_SASL_PORT}"
+SASL_BOOTSTRAP = f"127.0.0.1:{layout.KAFKA_SASL_PORT}"
+
+
+def tls_dir() -> Path:
+    return layout.kafka_dir() / "tls"
+
+
+def credentials_file() -> Path:
+    return layout.kafka_dir() / "sasl_credentials.json"
 
 
 @dataclass(frozen=True)
@@ -46,7 +50,8 @@ def _write_private(path: Path, data: bytes) -> None:
 
 
 def ensure_tls() -> None:
-    if CA_FILE.exists() and BROKER_PEM.exists():
+    ca_file, broker_pem = tls_dir() / "ca.pem", tls_dir() / "broker.pem"
+    if ca_file.exists() and broker_pem.exists():
         return
     now = dt.datetime.now(dt.UTC)
     ca_key = ec.generate_private_key(ec.SECP256R1())
@@ -67,15 +72,16 @@ def ensure_tls() -> None:
             .sign(ca_key, hashes.SHA256()))
     pem = serialization.Encoding.PEM
     key_pem = key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    _write_private(BROKER_PEM, key_pem + cert.public_bytes(pem) + ca.public_bytes(pem))
-    CA_FILE.write_bytes(ca.public_bytes(pem))
+    _write_private(broker_pem, key_pem + cert.public_bytes(pem) + ca.public_bytes(pem))
+    ca_file.write_bytes(ca.public_bytes(pem))
 
 
 def sasl_user() -> SaslUser:
-    if not CREDENTIALS_FILE.exists():
-        _write_private(CREDENTIALS_FILE, json.dumps({"api_key": "FPKEY" + secrets.token_hex(6).upper(),
+    path = credentials_file()
+    if not path.exists():
+        _write_private(path, json.dumps({"api_key": "FPKEY" + secrets.token_hex(6).upper(),
                                                      "api_secret": secrets.token_urlsafe(32)}).encode())
-    data = json.loads(CREDENTIALS_FILE.read_text())
+    data = json.loads(path.read_text())
     return SaslUser(data["api_key"], data["api_secret"])
 
 
@@ -91,7 +97,7 @@ def broker_settings() -> tuple[dict[str, str], str]:
         f'required username="broker" password="{admin_secret}" user_broker="{admin_secret}" '
         f'user_{user.api_key}="{user.api_secret}";',
         "listener.name.sasl_ssl.ssl.keystore.type=PEM",
-        f"listener.name.sasl_ssl.ssl.keystore.location={BROKER_PEM}",
+        f"listener.name.sasl_ssl.ssl.keystore.location={tls_dir() / 'broker.pem'}",
         "listener.name.sasl_ssl.ssl.client.auth=none",
     ])
     return {"SASL_SSL": SASL_BOOTSTRAP}, extra

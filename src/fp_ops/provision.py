@@ -3,8 +3,6 @@ the dev_min emulation the SSM SecureString parameters and the DynamoDB quarantin
 
 from __future__ import annotations
 
-import psycopg
-
 from fp_adapters.aws import aws_client, s3_client
 from fp_adapters.dynamodb.quarantine_index import ensure_table
 from fp_adapters.kafka.admin import provision_topics
@@ -14,13 +12,8 @@ from fp_adapters.postgres.connection import connect, migrate
 from fp_adapters.s3.object_store import ensure_buckets
 from fp_adapters.settings import Settings, load_settings
 from fp_core.topics import TOPIC_MAP
-
-
-def ensure_database(dsn: str) -> None:
-    base, name = dsn.rsplit("/", 1)
-    with psycopg.connect(base + "/postgres", autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
+from fp_ops.managed_kafka import SASL_BOOTSTRAP, sasl_user
+from fp_ops.services.postgres import ensure_database
 
 
 def provision(settings: Settings, admin_bootstrap: str | None = None) -> dict[str, list[str]]:
@@ -44,8 +37,6 @@ def provision(settings: Settings, admin_bootstrap: str | None = None) -> dict[st
 
 def seed_managed_kafka_parameters(settings: Settings) -> None:
     """What the demo Terraform stack writes: bootstrap (no SASL_SSL:// prefix), api_key, api_secret."""
-    from fp_ops.managed_kafka import SASL_BOOTSTRAP, sasl_user
-
     user = sasl_user()
     values = dict(zip(CREDENTIAL_NAMES, (SASL_BOOTSTRAP, user.api_key, user.api_secret), strict=True))
     ssm = aws_client("ssm", settings)

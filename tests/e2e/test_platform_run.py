@@ -41,7 +41,8 @@ def test_operator_run_with_all_drills_leaves_a_complete_verified_bundle(substrat
     names = {str(p.relative_to(bundle)) for p in bundle.rglob("*.json")}
     assert names == {"run.json", "ingress/receipt_summary.json", "decisions/dla_summary.json",
                      "replay/offset_ranges.json", "obs/metrics.json", "obs/anomalies.json",
-                     "obs/reconciliation.json", "run_completed.json", "run_started.json", *(f"drills/{d}.json" for d in DRILLS)}
+                     "obs/reconciliation.json", "run_completed.json", "run_started.json",
+                     *(f"drills/{d}.json" for d in DRILLS)}
     for drill in DRILLS:
         assert json.loads((bundle / f"drills/{drill}.json").read_text())["passed"], drill
     recon = json.loads((bundle / "obs/reconciliation.json").read_text())

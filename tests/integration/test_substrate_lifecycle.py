@@ -16,6 +16,9 @@ from fp_adapters.kafka.producer import KafkaBusProducer
 from fp_adapters.settings import Settings
 from fp_core.ports import OutboundMessage
 from fp_ops import substrate as sub
+from fp_ops.process import SpawnedService, SubstrateError
+from fp_ops.services.kafka import cluster_id, kafka_jars
+from fp_ops.services.postgres import PostgresService, traversable_by_others
 
 pytestmark = [pytest.mark.substrate, pytest.mark.slow]
 
@@ -28,29 +31,29 @@ def test_up_is_idempotent_and_status_reports_every_service(substrate: None) -> N
     assert all(r["running"] for r in rows.values())
 
 
-def test_port_in_use_names_the_service_and_its_log() -> None:
+def test_port_in_use_names_the_service_and_its_log(tmp_path: Path) -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         s.listen()
         port = s.getsockname()[1]
-        svc = sub.Service("probe", port, f"127.0.0.1:{port}")
-        with pytest.raises(sub.SubstrateError, match=r"probe: port \d+ is in use.*probe.log"):
-            sub.spawn(svc, ["sleep", "1"])
+        svc = SpawnedService("probe", port, f"127.0.0.1:{port}", lambda: tmp_path)
+        with pytest.raises(SubstrateError, match=r"probe: port \d+ is in use.*probe.log"):
+            svc.spawn(["sleep", "1"])
 
 
 def test_cluster_ids_never_look_like_options() -> None:
-    ids = {sub.cluster_id() for _ in range(2000)}
+    ids = {cluster_id() for _ in range(2000)}
     assert len(ids) == 2000 and not any(i.startswith("-") for i in ids) and all(len(i) == 22 for i in ids)
 
 
 def test_postgres_home_is_reachable_by_the_postgres_user() -> None:
-    assert sub.traversable_by_others(sub.POSTGRES.dir.parent)
+    assert traversable_by_others(PostgresService().dir.parent)
 
 
 def test_unreachable_maven_fails_clearly_and_swaps_nothing(tmp_path: Path) -> None:
     libs = tmp_path / "libs"
-    with pytest.raises(sub.SubstrateError, match=r"could not fetch the broker jars from Maven Central.*never swapped"):
-        sub.kafka_jars(libs, ("-o", f"-Dmaven.repo.local={tmp_path / 'empty-repo'}"), tmp_path / "mvn.log")
+    with pytest.raises(SubstrateError, match=r"could not fetch the broker jars from Maven Central.*never swapped"):
+        kafka_jars(libs, ("-o", f"-Dmaven.repo.local={tmp_path / 'empty-repo'}"), tmp_path / "mvn.log")
     assert not list(libs.glob("*.jar")) and (tmp_path / "mvn.log").exists()
 
 

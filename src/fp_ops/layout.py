@@ -1,0 +1,29 @@
+"""Where the local substrate lives and which loopback ports it uses, resolved when asked (never at
+import): ``FP_SUBSTRATE_DIR`` and ``FP_PG_BIN`` may be set by the caller before the first use."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from fp_adapters.settings import REPO_ROOT
+
+KAFKA_PORT, KAFKA_CONTROLLER_PORT, KAFKA_SASL_PORT = 19092, 19093, 19094
+POSTGRES_PORT, REDIS_PORT, MOTO_PORT = 15432, 16379, 15000
+KAFKA_POM = REPO_ROOT / "infra/local_parity/kafka/pom.xml"
+
+
+def substrate_dir() -> Path:
+    return Path(os.environ.get("FP_SUBSTRATE_DIR", REPO_ROOT / ".substrate"))
+
+
+def kafka_dir() -> Path:
+    return substrate_dir() / "kafka"
+
+
+def kafka_libs() -> Path:
+    return substrate_dir() / "cache/kafka-libs"
+
+
+def pg_bin() -> Path:
+    return Path(os.environ.get("FP_PG_BIN", "/usr/lib/postgresql/15/bin"))
