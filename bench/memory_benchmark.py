@@ -23,10 +23,9 @@ def run_component(name: str, run_id: str, events: int) -> dict[str, float]:
     args = [str(BIN / name), "--env", "local_parity", "--run-id", run_id]
     if name == "fp-sr":
         args += ["--events", str(events), "--drill", "all"]
-    if name == "fp-rtdl":
-        args += ["--lag-pause-s", "0.5"]
     t0 = time.perf_counter()
-    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            env={**os.environ, "FP_DRILLS__LAG_PAUSE_S": "0.5"})
     _pid, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - t0
     if status != 0:

@@ -20,11 +20,11 @@ from fp_adapters.kafka.producer import KafkaBusProducer
 from fp_adapters.settings import load_settings
 from fp_apps.wiring import platform
 from fp_core import topics
-from fp_core.drills import DrillLedger, shape
+from fp_core.event_class import FRAUD_CLASS_MAP
 from fp_core.ports import OutboundMessage
 from fp_core.run_config import RunConfig
 from fp_core.services.sr import seal_world
-from fp_core.services.wsp import encode, read_stream_view
+from fp_core.services.wsp import Encoder, read_stream_view
 
 
 def rss_mb() -> float:
@@ -43,10 +43,8 @@ def raw_kafka(events: int, seed: int, batch: int) -> dict[str, float]:
         pins = ContextPins(platform_run_id="bench-raw", scenario_run_id=manifest.scenario_run_id,
                            manifest_fingerprint=manifest.fingerprint(), seed=seed, schema_version="fp.event.v1",
                            policy_id="p", bundle_id="b")
-        pj = pins.model_dump(mode="json")
-        payloads = [encode(em, pins, pj)[2] for em in shape(read_stream_view(objects,
-                                                                              manifest.stream_view_keys()),
-                                                             DrillLedger(drills=(), every=100))]
+        encoder = Encoder(pins, FRAUD_CLASS_MAP)
+        payloads = [encoder(row).raw for row in read_stream_view(objects, manifest.stream_view_keys())]
     producer = KafkaBusProducer(conf, names)
     consumer = KafkaBusConsumer(conf, f"bench-raw-{uuid.uuid4().hex[:6]}", names)
     start = consumer.end_offsets([topics.TRAFFIC_FRAUD])
@@ -75,7 +73,7 @@ def platform_run(events: int, seed: int) -> dict[str, object]:
     run_id = f"bench-{uuid.uuid4().hex[:8]}"
     with platform("local_parity") as container:
         seal_world(container.adapters.objects(), seed, events)  # the oracle is the engine's output
-        wf = container.workflow(lag_pause_s=0.0)
+        wf = container.workflow()
         t0 = time.perf_counter()
         result = wf.run(RunConfig(env="local_parity", seed=seed, events=events), run_id)
         wall = time.perf_counter() - t0

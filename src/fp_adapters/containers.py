@@ -54,6 +54,7 @@ from fp_adapters.s3.object_store import S3ObjectStore
 from fp_adapters.settings import Settings, load_settings
 from fp_adapters.ssm.secret_store import SsmSecretStore
 from fp_adapters.stage_process import ProcessStageLauncher
+from fp_core.drills.hooks import DrillHooks
 from fp_core.errors import ConfigError
 from fp_core.event_class import FRAUD_CLASS_MAP
 from fp_core.ports import BusConsumer
@@ -218,10 +219,13 @@ class Platform(containers.DeclarativeContainer):
 
     sr = providers.Singleton(ScenarioRunner, objects=adapters.objects, facts=facts, probe=probe,
                              clock=adapters.clock, log=adapters.log)
+    drills = providers.Singleton(DrillHooks, facts=facts, clock=adapters.clock, log=adapters.log,
+                                 lag_pause_s=settings.provided.drills.lag_pause_s)
     wsp = providers.Singleton(WorldStreamer, objects=adapters.objects, gate=gate.provider,
-                              class_map=providers.Object(FRAUD_CLASS_MAP), facts=facts, probe=probe,
+                              class_map=providers.Object(FRAUD_CLASS_MAP), source=drills, facts=facts, probe=probe,
                               clock=adapters.clock, log=adapters.log)
-    rtdl = providers.Singleton(RtdlStage, loop=decision_loop.provider, drainer=drainer, facts=facts)
+    rtdl = providers.Singleton(RtdlStage, loop=decision_loop.provider, drainer=drainer, facts=facts,
+                               consumers=drills)
     cm = providers.Singleton(CmStage, cases=adapters.cases, drainer=drainer, probe=probe, facts=facts)
     ls = providers.Singleton(LabelService, objects=adapters.objects, labels=adapters.labels,
                              producer=adapters.producer, log=adapters.log, facts=facts)

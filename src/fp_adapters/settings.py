@@ -72,6 +72,10 @@ class MemorySettings(_Section):
     namespace: str = Field(default="default", description="containers of one namespace share one in-memory state")
 
 
+class DrillSettings(_Section):
+    lag_pause_s: float = Field(default=1.5, ge=0, description="how long the lag drill holds RTDL's consumer")
+
+
 class DynamoSettings(_Section):
     quarantine_table: str = "quarantine_index"
 
@@ -88,6 +92,7 @@ class Settings(BaseSettings):
     postgres: PostgresSettings | None = None
     redis: RedisSettings | None = None
     memory: MemorySettings = MemorySettings()
+    drills: DrillSettings = DrillSettings()
     aws: AwsSettings = AwsSettings()
     quarantine_index: Literal["postgres", "dynamodb"] = "postgres"
     dynamodb: DynamoSettings = DynamoSettings()

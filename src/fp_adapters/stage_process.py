@@ -43,7 +43,7 @@ class ProcessStageLauncher:
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
 
-    def follow_rtdl(self, platform_run_id: str, lag_pause_s: float) -> StageProcess:
+    def follow_rtdl(self, platform_run_id: str) -> StageProcess:
         exe = str(Path(sys.executable).with_name("fp-rtdl"))
-        return StageProcess([exe, "--env", self._settings.env, "--run-id", platform_run_id, "--follow",
-                             "--lag-pause-s", str(lag_pause_s)], self._settings)
+        return StageProcess([exe, "--env", self._settings.env, "--run-id", platform_run_id, "--follow"],
+                            self._settings)

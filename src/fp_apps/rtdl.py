@@ -10,13 +10,13 @@ from fp_apps.wiring import run_stage
 
 
 def rtdl(run_id: Annotated[str, typer.Option("--run-id")],
-         env: Annotated[str, typer.Option(envvar="FP_ENV")], lag_pause_s: float = 1.5,
+         env: Annotated[str, typer.Option(envvar="FP_ENV")],
          follow: Annotated[bool, typer.Option(help="start before the stream ends; follow it to STREAM_COMPLETE")]
          = False) -> None:
     if follow:
-        run_stage(env, lambda c: c.rtdl().follow(c.facts().read(run_id).ready, lag_pause_s))
+        run_stage(env, lambda c: c.rtdl().follow(c.facts().read(run_id).ready))
     else:
-        run_stage(env, lambda c: c.rtdl().for_run(run_id, lag_pause_s))
+        run_stage(env, lambda c: c.rtdl().for_run(run_id))
 
 
 def main() -> None:

@@ -12,7 +12,7 @@ from fp_apps.wiring import platform, print_json
 def wsp(run_id: Annotated[str, typer.Option("--run-id")], env: Annotated[str, typer.Option(envvar="FP_ENV")]) -> None:
     with platform(env) as container:
         fact = container.wsp().stream(container.facts().read(run_id).ready)
-    print_json(fact.model_dump(mode="json", exclude={"drill_txn_keys"}))
+    print_json(fact.model_dump(mode="json"))
 
 
 def main() -> None:

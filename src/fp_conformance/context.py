@@ -86,6 +86,7 @@ class ConformanceContext:
     def open(cls, env: str) -> Iterator[ConformanceContext]:
         configure("WARNING")
         settings = load_settings(env)
+        settings = settings.model_copy(update={"drills": settings.drills.model_copy(update={"lag_pause_s": 0.3})})
         container = build_container(env, settings)
         container.init_resources()
         try:
@@ -117,7 +118,7 @@ class ConformanceContext:
         if self._small is None:
             config = RunConfig(env=self.env, seed=23, events=1200, drills=DRILLS)
             with captured_logs() as buffer:
-                result = self.container.workflow(lag_pause_s=0.3).run(config, self.run_id("run"))
+                result = self.container.workflow().run(config, self.run_id("run"))
             self._small = SmallRun(result, config, buffer.getvalue())
         return self._small
 

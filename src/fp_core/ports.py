@@ -243,7 +243,7 @@ class StageLauncher(Protocol):
     """Starts RTDL for a run beside the caller (a separate process), following the run's stream until
     its STREAM_COMPLETE fact; ``result`` waits for it (its STAGE_COMPLETE is on the fact log)."""
 
-    def follow_rtdl(self, platform_run_id: str, lag_pause_s: float) -> TaskHandle[None]: ...
+    def follow_rtdl(self, platform_run_id: str) -> TaskHandle[None]: ...
 
 
 class SecretStore(Protocol):

@@ -7,13 +7,13 @@ from typing import Annotated
 from pydantic import Field, field_validator
 
 from fp_core.canonical import digest
+from fp_core.drills.names import ALL_DRILLS
 from fp_core.event_class import CLASS_MAP_VERSION
 from fp_core.model import FrozenModel
 from fp_core.pins import Identifier
 from fp_core.scoring import DEFAULT_BUNDLE, DEFAULT_POLICY, DecisionPolicy, ScoringBundle
 
-DRILLS: tuple[str, ...] = ("duplicates", "missing_context", "late_context", "payload_mismatch",
-                           "quarantine", "lag")
+DRILLS: tuple[str, ...] = ALL_DRILLS
 
 
 class RunConfig(FrozenModel):

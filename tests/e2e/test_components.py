@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import uuid
@@ -18,7 +19,7 @@ BIN = Path(sys.executable).parent
 
 def component(name: str, *args: str, stdin: bytes | None = None) -> dict[str, object]:
     proc = subprocess.run([str(BIN / name), "--env", "local_parity", *args], capture_output=True, timeout=300,
-                          input=stdin)
+                          input=stdin, env={**os.environ, "FP_DRILLS__LAG_PAUSE_S": "0.3"})
     assert proc.returncode == 0, proc.stderr.decode()[-2000:]
     out: dict[str, object] = json.loads(proc.stdout.decode().strip().splitlines()[-1])
     return out
@@ -30,7 +31,7 @@ def test_components_run_alone_and_chain_through_the_control_topic(substrate: Non
     assert ready["kind"] == "READY" and ready["pins"]["platform_run_id"] == run  # type: ignore[index]
     stream = component("fp-wsp", "--run-id", run)
     assert stream["kind"] == "STREAM_COMPLETE"
-    rtdl = component("fp-rtdl", "--run-id", run, "--lag-pause-s", "0.3")
+    rtdl = component("fp-rtdl", "--run-id", run)
     assert rtdl["stats"]["decisions"] == 400  # type: ignore[index]
     for name in ("fp-cm", "fp-ls", "fp-archive"):
         assert component(name, "--run-id", run)["kind"] == "STAGE_COMPLETE"

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from fp_adapters.containers import build_container
-from fp_adapters.settings import Settings, load_settings
+from fp_adapters.settings import DrillSettings, Settings, load_settings
 from fp_core.evidence import strip_wall_clock, verify_bundle
 from fp_core.run_config import DRILLS, RunConfig
 from fp_core.services.run import RunResult
@@ -58,11 +58,12 @@ def test_operator_run_with_all_drills_leaves_a_complete_verified_bundle(substrat
 
 
 def run_isolated(settings: Settings, run_id: str, events: int = 2000) -> RunResult:
-    container = build_container("local_parity", settings)
+    container = build_container("local_parity", settings.model_copy(update={
+        "drills": DrillSettings(lag_pause_s=0.3)}))
     container.init_resources()
     try:
         config = RunConfig(env="local_parity", seed=11, events=events, drills=DRILLS)
-        return container.workflow(lag_pause_s=0.3).run(config, run_id)
+        return container.workflow().run(config, run_id)
     finally:
         container.shutdown_resources()
 

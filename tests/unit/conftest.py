@@ -9,12 +9,13 @@ from collections.abc import Iterator
 import pytest
 
 from fp_adapters.containers import Platform, build_container
-from fp_adapters.settings import MemorySettings, load_settings
+from fp_adapters.settings import DrillSettings, MemorySettings, load_settings
 
 
 def memory_container(namespace: str | None = None) -> Platform:
     base = load_settings("memory")
-    settings = base.model_copy(update={"memory": MemorySettings(namespace=namespace or uuid.uuid4().hex)})
+    settings = base.model_copy(update={"memory": MemorySettings(namespace=namespace or uuid.uuid4().hex),
+                                       "drills": DrillSettings(lag_pause_s=0.05)})
     return build_container("memory", settings)
 
 

@@ -11,7 +11,7 @@ from tests.unit.conftest import memory_container
 
 def run_once(events: int = 1200, seed: int = 3, drills: tuple[str, ...] = DRILLS) -> tuple[str, dict[str, bytes]]:
     container = memory_container()
-    wf = container.workflow(lag_pause_s=0.05)
+    wf = container.workflow()
     result = wf.run(RunConfig(env="memory", seed=seed, events=events, drills=drills), "pr-unit")
     assert result.evidence_uri.startswith("memory://")
     return result.status, result.files
@@ -53,13 +53,13 @@ def test_every_traffic_event_has_exactly_one_decision() -> None:
 
 def test_a_standalone_reporter_writes_the_same_metrics_shape_as_the_orchestrator() -> None:
     container = memory_container()
-    wf = container.workflow(lag_pause_s=0.05)
+    wf = container.workflow()
     ran = wf.run(RunConfig(env="memory", seed=5, events=600), "pr-orchestrated")
     other = memory_container()
-    stages = other.workflow(lag_pause_s=0.05)
+    stages = other.workflow()
     ready = other.sr().ready(RunConfig(env="memory", seed=5, events=600), "pr-standalone")
     stream = other.wsp().stream(ready)
-    other.rtdl().decide(ready, stream, 0.05)
+    other.rtdl().decide(ready, stream)
     other.cm().run(ready, stream)
     other.ls().run(ready)
     other.archive().run(ready, stream)

@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import tracemalloc
 from collections import Counter
+from typing import Any
 
-from fp_core.drills import DrillLedger, drill_spacing, shape, verdict
+from fp_core.drills import ALL_DRILLS, DrillName
+from fp_core.drills.catalog import catalog
+from fp_core.drills.facts import DrillLedger
+from fp_core.drills.hooks import drill_spacing, shape
+from fp_core.drills.record import verdict
+from fp_core.event_class import FRAUD_CLASS_MAP
+from fp_core.pins import ContextPins
+from fp_core.receipts import UNCLASSIFIED
+from fp_core.services.wsp import Encoder, Outgoing
 from fp_core.world import StreamRow, TruthLabel, generate_world, scenario_run_id_for
 
 
@@ -43,29 +53,48 @@ def test_world_generation_memory_is_flat_in_size() -> None:
     assert large < small * 3
 
 
+PINS = ContextPins(platform_run_id="pr-d", scenario_run_id="sr-d", manifest_fingerprint="d" * 64, seed=9,
+                   schema_version="fp.event.v1", policy_id="p", bundle_id="b:1")
+
+
+def shaped(drills: tuple[str, ...], seed: int, events: int) -> tuple[list[Outgoing], DrillLedger]:
+    ledger = DrillLedger(drills=drills, every=drill_spacing(events // 4))
+    return list(shape(iter(rows(seed, events)), ledger, Encoder(PINS, FRAUD_CLASS_MAP))), ledger
+
+
 def test_drill_shaping_keeps_time_order_and_records_expectations() -> None:
     drills = ("duplicates", "payload_mismatch", "missing_context", "late_context", "quarantine")
-    ledger = DrillLedger(drills=drills, every=drill_spacing(2000))
-    out = list(shape(generate_world(9, 8000), ledger))
-    variants = Counter(e.variant for e in out)
+    out, ledger = shaped(drills, 9, 8000)
+    docs = [json.loads(o.raw) for o in out if o.raw.startswith(b'{"event_id":"')]
+    by_id: dict[str, list[dict[str, Any]]] = {}
+    for d in docs:
+        by_id.setdefault(d["event_id"], []).append(d)
+    repeated = [v for v in by_id.values() if len(v) == 2]
     n_dup = ledger.injected["duplicates"]["duplicates_sent"]
-    assert variants["duplicate"] == n_dup > 0
-    assert variants["mismatch"] == ledger.injected["payload_mismatch"]["mismatches_sent"] > 0
-    assert variants["late"] == ledger.injected["late_context"]["late_flow_anchors"] > 0
-    assert sum(variants[v] for v in ("unknown_type", "invalid_payload", "foreign_run", "garbage")) == \
-        ledger.injected["quarantine"]["sent"]
-    emitted_ts = [e.row.ts_ms for e in out if e.variant in ("normal", "late")]
-    assert emitted_ts == sorted(emitted_ts)
-    anchors = sum(1 for e in out if e.row.event_type == "flow_anchor")
+    assert sum(1 for a, b in repeated if a["payload"] == b["payload"]) == n_dup > 0
+    assert sum(1 for a, b in repeated if a["payload"] != b["payload"]) == \
+        ledger.injected["payload_mismatch"]["mismatches_sent"] > 0
+    quarantine = ledger.injected["quarantine"]
+    assert sum(1 for o in out if o.event_class == UNCLASSIFIED) == quarantine["unknown_type"] + quarantine["garbage"]
+    assert sum(d["pins"]["platform_run_id"] != PINS.platform_run_id for d in docs) == quarantine["foreign_run"]
+    firsts = [v[0]["ts_utc"] for v in by_id.values()]
+    assert firsts == sorted(firsts)  # each event first emitted at its own (possibly late) event time
+    anchors = sum(1 for d in docs if d["event_type"] == "flow_anchor")
     assert anchors == 2000 - ledger.injected["missing_context"]["dropped_flow_anchors"]
+    assert ledger.injected["late_context"]["late_flow_anchors"] > 0
 
 
 def test_no_drills_means_the_stream_view_unchanged() -> None:
-    ledger = DrillLedger(drills=(), every=drill_spacing(500))
-    assert [e.row for e in shape(generate_world(2, 2000), ledger)] == rows(2, 2000)
+    out, _ = shaped((), 2, 2000)
+    encode = Encoder(PINS, FRAUD_CLASS_MAP)
+    assert out == [encode(r) for r in rows(2, 2000)]
 
 
 def test_verdict_passes_only_when_every_expectation_is_observed() -> None:
-    assert verdict("duplicates", {"a": 1}, {"a": 1, "extra": 2}).passed
-    assert not verdict("duplicates", {"a": 1}, {"a": 2}).passed
-    assert not verdict("lag", {"a": 1}, {}).passed
+    assert verdict("duplicates", "d", {"a": 1}, {"a": 1, "extra": 2}).passed
+    assert not verdict("duplicates", "d", {"a": 1}, {"a": 2}).passed
+    assert not verdict("lag", "d", {"a": 1}, {}).passed
+
+
+def test_drill_names_are_one_enum_and_every_drill_has_one_class() -> None:
+    assert set(catalog()) == set(DrillName) and tuple(d.value for d in DrillName) == ALL_DRILLS

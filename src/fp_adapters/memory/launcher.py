@@ -21,8 +21,8 @@ class DeferredStage:
 
 
 class InProcessLauncher:
-    def __init__(self, run_rtdl: Callable[[str, float], object]) -> None:
+    def __init__(self, run_rtdl: Callable[[str], object]) -> None:
         self._run_rtdl = run_rtdl
 
-    def follow_rtdl(self, platform_run_id: str, lag_pause_s: float) -> DeferredStage:
-        return DeferredStage(lambda: self._run_rtdl(platform_run_id, lag_pause_s))
+    def follow_rtdl(self, platform_run_id: str) -> DeferredStage:
+        return DeferredStage(lambda: self._run_rtdl(platform_run_id))

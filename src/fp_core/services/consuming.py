@@ -24,20 +24,13 @@ def resolve_end(end: Ends) -> Mapping[TopicPartition, int] | None:
     return end() if callable(end) else end
 
 
-@dataclass(frozen=True)
-class PausePlan:
-    """The lag drill: after ``after_records`` records, pause every partition for ``pause_s``."""
-
-    after_records: int
-    pause_s: float
-
-
 @dataclass
 class DrainReport:
     consumed: int = 0
     batches: int = 0
     commits: int = 0
-    lag: dict[str, int | float] = field(default_factory=dict)
+    final_lag: int = 0
+    """Records between what was committed and the end, when the drain finished (0 when caught up)."""
     ranges: list[OffsetRange] = field(default_factory=list)
 
 
@@ -53,8 +46,7 @@ class RangeConsumer:
     stall_timeout_s: float = 60.0
 
     def drain(self, start: Mapping[TopicPartition, int], end: Ends, handle: Handler,
-              flush: Flush | None = None, pause: PausePlan | None = None, throttle: Throttle | None = None
-              ) -> DrainReport:
+              flush: Flush | None = None, throttle: Throttle | None = None) -> DrainReport:
         """Consume every partition from ``start`` up to (excluding) ``end``, then flush and commit.
 
         ``end`` may be a callable returning None while the producing side is still writing: the
@@ -75,12 +67,7 @@ class RangeConsumer:
                 last_progress = self.clock.monotonic()
             if end_now is not None and not any(position[tp] < end_now.get(tp, 0) for tp in todo):
                 break
-            if pause is not None and not report.lag and report.consumed >= pause.after_records:
-                report.lag = self._pause(pause, sorted(todo), position)
-            limit = self.max_batch
-            if pause is not None and not report.lag:
-                limit = max(1, min(limit, pause.after_records - report.consumed))
-            records = self.consumer.poll_batch(limit, 0.5)
+            records = self.consumer.poll_batch(self.max_batch, 0.5)
             if not records:
                 if end_now is not None and self.clock.monotonic() - last_progress > self.stall_timeout_s:
                     missing = {f"{t}:{p}": end_now[(t, p)] - position[(t, p)] for t, p in todo
@@ -100,8 +87,7 @@ class RangeConsumer:
         if flush is not None:
             self._commit(flush(), committed, report)
         assert end_now is not None
-        if pause is not None and report.lag:
-            report.lag["final_lag"] = sum(max(0, end_now[tp] - committed.get(tp, 0)) for tp in todo)
+        report.final_lag = sum(max(0, end_now[tp] - committed.get(tp, 0)) for tp in todo)
         return report
 
     def _hold(self, wanted: set[TopicPartition], held: set[TopicPartition]) -> set[TopicPartition]:
@@ -111,21 +97,6 @@ class RangeConsumer:
         if held - wanted:
             self.consumer.resume(sorted(held - wanted))
         return wanted
-
-    def _pause(self, plan: PausePlan, tps: list[TopicPartition], position: Mapping[TopicPartition, int]
-               ) -> dict[str, int | float]:
-        high = self.consumer.end_offsets(sorted({t for t, _p in tps}))
-        lag_at_pause = sum(high[tp] - position[tp] for tp in tps)
-        self.consumer.pause(tps)
-        started = self.clock.monotonic()
-        returned = 0
-        while self.clock.monotonic() - started < plan.pause_s:
-            returned += len(self.consumer.poll_batch(self.max_batch, 0.2))
-        self.consumer.resume(tps)
-        self.log.info("consumer.paused", platform_run_id=self.platform_run_id, group=self.group,
-                      lag_at_pause=lag_at_pause, records_while_paused=returned)
-        return {"lag_at_pause": lag_at_pause, "records_while_paused": returned,
-                "paused_s": round(self.clock.monotonic() - started, 3)}
 
     def _commit(self, safe: Mapping[TopicPartition, int], committed: dict[TopicPartition, int],
                 report: DrainReport) -> None:
@@ -165,11 +136,14 @@ class Drainer:
     log: Log
 
     def drain(self, group: str, platform_run_id: str, max_batch: int, start: Mapping[TopicPartition, int],
-              end: Ends, handle: Handler, flush: Flush | None = None, pause: PausePlan | None = None,
-              throttle: Throttle | None = None) -> DrainReport:
+              end: Ends, handle: Handler, flush: Flush | None = None, throttle: Throttle | None = None,
+              decorate: Callable[[BusConsumer], BusConsumer] | None = None) -> DrainReport:
+        """``decorate`` wraps the group's consumer (a drill's pausing consumer) before the drain."""
         consumer = self.consumer(group)
+        if decorate is not None:
+            consumer = decorate(consumer)
         try:
             return RangeConsumer(consumer, self.checkpoints, self.clock, self.log, platform_run_id, group,
-                                 max_batch).drain(start, end, handle, flush, pause, throttle)
+                                 max_batch).drain(start, end, handle, flush, throttle)
         finally:
             consumer.close()

@@ -48,7 +48,7 @@ class ReadySignal(FrozenModel):
 
 
 class StreamComplete(FrozenModel):
-    """WSP/IG finished: what was sent per class, the drill ledger, and the input offset range."""
+    """WSP/IG finished: what was sent per class, what IG said, and the input offset range."""
 
     message_id: str
     kind: Literal["STREAM_COMPLETE"] = "STREAM_COMPLETE"
@@ -60,10 +60,6 @@ class StreamComplete(FrozenModel):
     submissions: int
     retries: int
     republished: int = 0
-    drills: tuple[str, ...]
-    drill_every: int
-    drill_txn_keys: dict[str, list[str]]
-    drill_injected: dict[str, dict[str, int]]
 
 
 def input_range(stream: StreamComplete) -> tuple[dict[TopicPartition, int], dict[TopicPartition, int]]:
@@ -90,6 +86,8 @@ class RunFacts:
     ready: ReadySignal
     stream: StreamComplete | None = None
     stages: dict[str, StageComplete] = field(default_factory=dict)
+    extra: dict[str, bytes] = field(default_factory=dict)
+    """Other facts of the run by kind (the latest of each), raw: those of optional features (drills)."""
 
     def require_stream(self) -> StreamComplete:
         if self.stream is None:

@@ -78,6 +78,7 @@ class FactLog:
             ready: ReadySignal | None = None
             stream: StreamComplete | None = None
             stages: dict[str, StageComplete] = {}
+            extra: dict[str, bytes] = {}
             idle = 0
             while any(position[tp] < end[tp] for tp in end) and idle < 20:
                 records = consumer.poll_batch(1_000, 0.5)
@@ -95,11 +96,13 @@ class FactLog:
                     elif kind == "STAGE_COMPLETE":
                         stage = StageComplete.model_validate_json(r.value)
                         stages[stage.stage] = stage
+                    elif isinstance(kind, str):
+                        extra[kind] = r.value
         finally:
             consumer.close()
         if ready is None:
             raise NotFound(f"no READY for {platform_run_id} on {topics.CONTROL}: run SR first")
-        return RunFacts(ready, stream, stages)
+        return RunFacts(ready, stream, stages, extra)
 
     def stream_end(self, platform_run_id: str, every_s: float = 0.2) -> StreamEndWatcher:
         return StreamEndWatcher(self._consumer("fp-rtdl-watch"), self.start_position(platform_run_id),

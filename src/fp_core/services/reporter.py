@@ -11,7 +11,8 @@ from typing import Any
 from fp_core.canonical import canonical_json
 from fp_core.context import ContextKind
 from fp_core.degrade import DegradeReason
-from fp_core.drills import DrillLedger, DrillRecord
+from fp_core.drills import DrillRecord
+from fp_core.drills import hooks as drill_hooks
 from fp_core.event_class import TRAFFIC_CLASS
 from fp_core.evidence import (
     COMPLETION_FILE,
@@ -46,8 +47,7 @@ from fp_core.ports import (
 )
 from fp_core.receipts import AdmissionOutcome, QuarantineReason
 from fp_core.reconciliation import reconcile
-from fp_core.services.control import ReadySignal, StageComplete, StreamComplete
-from fp_core.services.drill_checks import DrillObserver
+from fp_core.services.control import RunFacts, StageComplete, StreamComplete
 from fp_core.services.rtdl import RTDL_GROUP
 
 
@@ -82,32 +82,24 @@ class Reporter:
     index: AdmissionIndex
     quarantine_index: QuarantineIndex
 
-    def close_run(self, ready: ReadySignal, stream: StreamComplete, stages: Mapping[str, StageComplete],
-                  header: RunHeader, durations_s: Mapping[str, float] | None = None,
+    def close_run(self, facts: RunFacts, header: RunHeader, durations_s: Mapping[str, float] | None = None,
                   rates_per_s: Mapping[str, float] | None = None, attachments: Mapping[str, bytes] | None = None
                   ) -> tuple[str, dict[str, bytes], list[DrillRecord]]:
         """Judge the drills and write the complete bundle from the run's facts and the stores."""
+        ready, stream, stages = facts.ready, facts.require_stream(), facts.stages
         run = ready.pins.platform_run_id
-        drills = self.judge_drills(ready, stream, stages.get("rtdl"))
+        rtdl_stats: Mapping[str, Any] = stages["rtdl"].stats if "rtdl" in stages else {}
+        drills = drill_hooks.judge(ready, facts.extra, rtdl_stats, self.receipts, self.index, self.quarantine_index,
+                                   self.audit_log, self.action_log, self.join_store)
         archive = stages.get("archive")
-        rtdl = stages.get("rtdl")
         metrics = RunMetrics(platform_run_id=run, counts=run_counts(stream, stages),
                              durations_s=dict(durations_s or {}), rates_per_s=dict(rates_per_s or {}),
-                             wall_clock={"lag_drill": rtdl.stats["lag"]} if rtdl else {})
+                             wall_clock={"lag_drill": drill_hooks.lag_observation(facts.extra, rtdl_stats)}
+                             if "rtdl" in stages else {})
         prefix, files = self.write(run, header, stream.sent_by_class, metrics, drills,
                                    list(archive.stats["objects"]) if archive else [],
                                    self.receipts.unresolved_publishes(run), attachments)
         return prefix, files, drills
-
-    def judge_drills(self, ready: ReadySignal, stream: StreamComplete, rtdl: StageComplete | None
-                     ) -> list[DrillRecord]:
-        ledger = DrillLedger(drills=stream.drills, every=stream.drill_every,
-                             txn_keys={k: list(v) for k, v in stream.drill_txn_keys.items()},
-                             injected={k: dict(v) for k, v in stream.drill_injected.items()})
-        stats: Mapping[str, Any] = rtdl.stats if rtdl else {}
-        return DrillObserver(ready.pins, self.receipts, self.index, self.quarantine_index, self.audit_log,
-                             self.action_log, self.join_store).judge_all(
-            ledger, stats.get("lag"), int(stats.get("admitted_inputs", -1)), int(stats.get("consumed", -2)))
 
     def receipt_summary(self, run: str) -> ReceiptSummary:
         by_class = self.receipts.counts(run)

@@ -13,6 +13,7 @@ from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Protocol
 
 from fp_core import topics
 from fp_core.cases import case_trigger_for
@@ -26,6 +27,7 @@ from fp_core.pins import ContextPins
 from fp_core.ports import (
     ActionLog,
     AuditLog,
+    BusConsumer,
     BusProducer,
     BusRecord,
     Clock,
@@ -36,7 +38,7 @@ from fp_core.ports import (
 )
 from fp_core.retry import RetryPolicy
 from fp_core.scoring import DecisionPolicy, ScoringBundle
-from fp_core.services.consuming import Drainer, Ends, PausePlan, resolve_end
+from fp_core.services.consuming import Drainer, Ends, resolve_end
 from fp_core.services.control import ReadySignal, StageComplete, StreamComplete, decode_positions
 from fp_core.services.facts import FactLog
 
@@ -245,6 +247,13 @@ class DecisionLoop:
 RTDL_GROUP = "fp-rtdl"
 
 
+class ConsumerDecorator(Protocol):
+    """What may wrap RTDL's bus consumer for a run: the identity, or a decorator (the lag drill's pausing
+    consumer, ``fp_core.drills.hooks``)."""
+
+    def decorate(self, ready: ReadySignal, consumer: BusConsumer) -> BusConsumer: ...
+
+
 @dataclass
 class RtdlStage:
     """RTDL for one run: the decision loop over the run's admitted offset range, on group ``fp-rtdl``.
@@ -253,32 +262,32 @@ class RtdlStage:
     loop: Callable[..., DecisionLoop]
     drainer: Drainer
     facts: FactLog
+    consumers: ConsumerDecorator
 
-    def decide(self, ready: ReadySignal, stream: StreamComplete, lag_pause_s: float = 1.5) -> StageComplete:
+    def decide(self, ready: ReadySignal, stream: StreamComplete) -> StageComplete:
         """RTDL over a finished stream (the standalone component)."""
-        return self.decide_until(ready, decode_positions(stream.end_offsets), lag_pause_s)
+        return self.decide_until(ready, decode_positions(stream.end_offsets))
 
-    def follow(self, ready: ReadySignal, lag_pause_s: float = 1.5) -> StageComplete:
+    def follow(self, ready: ReadySignal) -> StageComplete:
         """RTDL while WSP/IG may still be streaming: the end is learnt from STREAM_COMPLETE."""
         watcher = self.facts.stream_end(ready.pins.platform_run_id)
         try:
-            return self.decide_until(ready, watcher, lag_pause_s)
+            return self.decide_until(ready, watcher)
         finally:
             watcher.close()
 
-    def for_run(self, platform_run_id: str, lag_pause_s: float = 1.5) -> StageComplete:
+    def for_run(self, platform_run_id: str) -> StageComplete:
         facts = self.facts.read(platform_run_id)
-        return self.decide(facts.ready, facts.require_stream(), lag_pause_s)
+        return self.decide(facts.ready, facts.require_stream())
 
-    def decide_until(self, ready: ReadySignal, end: Ends, lag_pause_s: float = 1.5) -> StageComplete:
+    def decide_until(self, ready: ReadySignal, end: Ends) -> StageComplete:
         """RTDL from the run's pinned start offsets up to ``end`` (known, or followed until known)."""
         config, run = ready.config, ready.pins.platform_run_id
         start = {tp: o for tp, o in decode_positions(ready.input_start).items() if tp[0] in topics.RTDL_INPUTS}
         loop = self.loop(pins=ready.pins, bundle=config.bundle, policy=config.policy, start=start, end=end,
                          batch_size=config.decision_batch)
-        pause = PausePlan(max(1, config.events // 3), lag_pause_s) if "lag" in config.drills else None
         drained = self.drainer.drain(RTDL_GROUP, run, config.decision_batch, start, end, loop.handle, loop.flush,
-                                     pause, loop.ahead)
+                                     loop.ahead, lambda consumer: self.consumers.decorate(ready, consumer))
         final = resolve_end(end) or {}
         s = loop.stats
         return self.facts.complete(run, "rtdl", {
@@ -287,6 +296,6 @@ class RtdlStage:
             "case_triggers": s.case_triggers, "context_items": s.context_items,
             "foreign_records": s.foreign_records, "max_pending": s.max_pending,
             "consumed_by_topic": dict(sorted(s.consumed_by_topic.items())),
-            "commits": drained.commits, "decision_batches": s.decision_batches, "lag": dict(drained.lag),
+            "commits": drained.commits, "decision_batches": s.decision_batches, "final_lag": drained.final_lag,
             "latency_ms": {"consumed_to_durable": s.consumed_to_durable.percentiles(),
                            "ready_to_durable": s.ready_to_durable.percentiles()}})

@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from fp_core.drills import DrillRecord
 from fp_core.envelope import iso_utc
 from fp_core.evidence import RunHeader
 from fp_core.offsets import OffsetRange
@@ -62,7 +63,6 @@ class RunWorkflow:
     git_sha: str = "unknown"
     component_versions: Mapping[str, str] = field(default_factory=dict)
     progress: Callable[[str], None] = lambda stage: None
-    lag_pause_s: float = 1.5
     attachments: Mapping[str, bytes] = field(default_factory=dict)
 
     def header(self, config: RunConfig, run: str, started_ms: int, ended_ms: int | None,
@@ -74,13 +74,12 @@ class RunWorkflow:
                          pins=ready.pins.model_dump(mode="json") if ready else {}, git_sha=self.git_sha,
                          component_versions=dict(self.component_versions))
 
-    def close(self, platform_run_id: str) -> tuple[str, dict[str, bytes], list[Any]]:
+    def close(self, platform_run_id: str) -> tuple[str, dict[str, bytes], list[DrillRecord]]:
         """Close a run from its facts alone (``fp-reporter``): the bundle, without stage timings."""
         facts = self.facts.read(platform_run_id)
-        stream = facts.require_stream()
         now = self.clock.now_ms()
         header = self.header(facts.ready.config, platform_run_id, now, now, facts.ready)
-        return self.reporter.close_run(facts.ready, stream, facts.stages, header)
+        return self.reporter.close_run(facts, header)
 
     def run(self, config: RunConfig, platform_run_id: str) -> RunResult:
         started_ms = self.clock.now_ms()
@@ -106,7 +105,7 @@ class RunWorkflow:
             r = ready
             # RTDL runs beside WSP/IG (its own process on real substrates), following the stream; the
             # event-time readiness gate makes its decisions independent of that timing.
-            follower = self.launcher.follow_rtdl(platform_run_id, self.lag_pause_s)
+            follower = self.launcher.follow_rtdl(platform_run_id)
             pipeline_t0 = self.clock.monotonic()
             try:
                 stream = timed("wsp_ig", lambda: self.wsp.stream(r))
@@ -127,8 +126,9 @@ class RunWorkflow:
                      "events_per_s_rtdl": _rate(int(done["rtdl"].stats["consumed"]), durations.get("rtdl")),
                      "events_per_s_end_to_end": _rate(sum(s.sent_by_class.values()), pipeline_s)}
             header = self.header(config, platform_run_id, started_ms, self.clock.now_ms(), r)
+            closing = self.facts.read(platform_run_id)
             prefix, files, drills = timed("reporter", lambda: self.reporter.close_run(
-                r, s, done, header, durations, rates, self.attachments))
+                closing, header, durations, rates, self.attachments))
             status = "COMPLETED" if all(d.passed for d in drills) else "COMPLETED_WITH_FAILED_DRILLS"
             self.log.info("run.completed", platform_run_id=platform_run_id, scenario_run_id=scenario, status=status)
             summary = {"counts": run_counts(s, done), "durations_s": durations, "rates_per_s": rates,

@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from fp_core import topics
-from fp_core.drills import DrillLedger, Emission, drill_spacing, shape
 from fp_core.envelope import EVENT_SCHEMA_VERSION, iso_utc
 from fp_core.errors import TransientError
 from fp_core.event_class import EventClass
@@ -24,7 +23,7 @@ from fp_core.retry import RetryPolicy
 from fp_core.services.consuming import OffsetProbe
 from fp_core.services.control import ReadySignal, StreamComplete, encode_positions
 from fp_core.services.facts import FactLog
-from fp_core.world import EVENTS_PER_FLOW, StreamRow
+from fp_core.world import StreamRow
 
 PRODUCER = "wsp"
 
@@ -55,19 +54,51 @@ def read_stream_view(objects: ObjectStore, keys: Sequence[str]) -> Iterator[Stre
                 yield StreamRow(d["event_type"], d["natural_key"], d["ts_ms"], d["payload"])
 
 
-def encode(em: Emission, pins: ContextPins, pins_json: dict[str, Any]) -> tuple[str, str, bytes]:
-    """The event as IG receives it: ``(event_type, event_id, raw bytes)``, shaped by its drill variant."""
-    row = em.row
-    event_type = "loyalty_points" if em.variant == "unknown_type" else row.event_type
-    event_id = derive_event_id(pins.scenario_run_id, row.event_type, row.natural_key)
-    if em.variant == "garbage":
-        return event_type, event_id, b'{"event_id": "' + row.natural_key.encode() + b'", not json'
-    env_pins = pins_json
-    if em.variant == "foreign_run":
-        env_pins = dict(pins_json, platform_run_id=pins.platform_run_id + "-foreign")
-    body = {"event_id": event_id, "event_type": event_type, "ts_utc": iso_utc(row.ts_ms), "pins": env_pins,
-            "payload": row.payload, "schema_version": EVENT_SCHEMA_VERSION, "producer": PRODUCER}
-    return event_type, event_id, json.dumps(body, separators=(",", ":")).encode()
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """One event as WSP hands it to IG: its class (for reconciliation) and its raw bytes."""
+
+    event_class: str
+    raw: bytes
+
+
+class Encoder:
+    """Rows of the stream view as the envelopes IG receives, with deterministic event ids."""
+
+    def __init__(self, pins: ContextPins, class_map: Mapping[str, EventClass]) -> None:
+        self.pins, self.pins_json, self._class_map = pins, pins.model_dump(mode="json"), class_map
+
+    def event_id(self, row: StreamRow) -> str:
+        return derive_event_id(self.pins.scenario_run_id, row.event_type, row.natural_key)
+
+    def class_of(self, event_type: str) -> str:
+        cls = self._class_map.get(event_type)
+        return cls.name if cls else UNCLASSIFIED
+
+    def envelope(self, event_id: str, event_type: str, ts_ms: int, payload: Mapping[str, Any],
+                 pins_json: Mapping[str, Any] | None = None) -> bytes:
+        body = {"event_id": event_id, "event_type": event_type, "ts_utc": iso_utc(ts_ms),
+                "pins": pins_json or self.pins_json, "payload": payload, "schema_version": EVENT_SCHEMA_VERSION,
+                "producer": PRODUCER}
+        return json.dumps(body, separators=(",", ":")).encode()
+
+    def __call__(self, row: StreamRow) -> Outgoing:
+        return Outgoing(self.class_of(row.event_type),
+                        self.envelope(self.event_id(row), row.event_type, row.ts_ms, row.payload))
+
+
+class SourceShaper(Protocol):
+    """What stands between the stream view and IG: the identity, or a decorator that reshapes the run's
+    input (the incident drills, ``fp_core.drills.hooks``)."""
+
+    def shape(self, ready: ReadySignal, rows: Iterator[StreamRow], encode: Encoder) -> Iterator[Outgoing]: ...
+
+
+class PlainSource:
+    """Every row, encoded, in order."""
+
+    def shape(self, ready: ReadySignal, rows: Iterator[StreamRow], encode: Encoder) -> Iterator[Outgoing]:
+        return map(encode, rows)
 
 
 @dataclass
@@ -77,6 +108,7 @@ class WorldStreamer:
     objects: ObjectStore
     gate: Callable[[ContextPins], Ingress]
     class_map: Mapping[str, EventClass]
+    source: SourceShaper
     facts: FactLog
     probe: OffsetProbe
     clock: Clock
@@ -85,32 +117,27 @@ class WorldStreamer:
 
     def stream(self, ready: ReadySignal, rate: float | None = None, batch: int | None = None) -> StreamComplete:
         """Stream the run's ``stream_view``; ``rate`` (events/s) paces the offer, as a live source would."""
-        pins, config = ready.pins, ready.config
-        ledger = DrillLedger(drills=config.drills, every=drill_spacing(config.events // EVENTS_PER_FLOW))
-        report = self._stream(self.gate(pins), pins, ready.stream_view_keys, ledger, batch or config.ingest_batch,
-                              rate)
+        pins = ready.pins
+        items = self.source.shape(ready, read_stream_view(self.objects, ready.stream_view_keys),
+                                  Encoder(pins, self.class_map))
+        report = self._stream(self.gate(pins), pins, items, batch or ready.config.ingest_batch, rate)
         end = self.probe.end_offsets(list(topics.RTDL_INPUTS))
         fact = StreamComplete(
             message_id=derive_id("stream", pins.platform_run_id), platform_run_id=pins.platform_run_id,
             start_offsets=ready.input_start, end_offsets=encode_positions(end),
             sent_by_class=dict(sorted(report.sent_by_class.items())), outcomes=dict(sorted(report.outcomes.items())),
-            submissions=report.submissions, retries=report.retries, republished=report.republished,
-            drills=ledger.drills, drill_every=ledger.every,
-            drill_txn_keys=ledger.txn_keys, drill_injected=ledger.injected)
+            submissions=report.submissions, retries=report.retries, republished=report.republished)
         self.facts.publish(pins.platform_run_id, fact)
         return fact
 
-    def _stream(self, ingress: Ingress, pins: ContextPins, stream_view_keys: Sequence[str], ledger: DrillLedger,
-                batch_size: int, rate: float | None) -> StreamReport:
+    def _stream(self, ingress: Ingress, pins: ContextPins, items: Iterator[Outgoing], batch_size: int,
+                rate: float | None) -> StreamReport:
         report = StreamReport()
-        pins_json = pins.model_dump(mode="json")
         batch: list[tuple[str, bytes]] = []
         started = self.clock.monotonic()
         offered = 0
-        for em in shape(read_stream_view(self.objects, stream_view_keys), ledger):
-            event_type, _event_id, raw = encode(em, pins, pins_json)
-            cls = UNCLASSIFIED if em.variant == "garbage" else self._class_name(event_type)
-            batch.append((cls, raw))
+        for item in items:
+            batch.append((item.event_class, item.raw))
             if len(batch) >= batch_size:
                 self._submit(ingress, pins, batch, report)
                 offered += len(batch)
@@ -122,10 +149,6 @@ class WorldStreamer:
         self.log.info("wsp.streamed", platform_run_id=pins.platform_run_id,
                       scenario_run_id=pins.scenario_run_id, sent=report.sent, submissions=report.submissions)
         return report
-
-    def _class_name(self, event_type: str) -> str:
-        cls = self.class_map.get(event_type)
-        return cls.name if cls else UNCLASSIFIED
 
     def _submit(self, ingress: Ingress, pins: ContextPins, batch: list[tuple[str, bytes]], report: StreamReport
                 ) -> None:
