@@ -9,11 +9,19 @@ if [ ! -x .venv-checkov/bin/checkov ]; then
   python3 -m venv .venv-checkov
   .venv-checkov/bin/pip install -q 'checkov>=3.2,<4'
 fi
-echo "== ruff"; .venv/bin/ruff check src tests bench
+echo "== ruff"; .venv/bin/ruff check src tests bench examples conformance
 echo "== mypy --strict"; .venv/bin/mypy
 echo "== import-linter (layers, a pure core, conformance through ports only)"; .venv/bin/lint-imports --no-cache
 echo "== unit tests (fp_core line coverage >= 95%)"
 .venv/bin/python -m pytest tests/unit -q --cov=src/fp_core --cov-report=term:skip-covered --cov-fail-under=95
+echo "== library use: examples, a third-party adapter set certified by the suite, the wheel, the API docs"
+.venv/bin/pip install -q --no-deps -e examples/fs_adapter_set
+.venv/bin/python -m pytest tests/examples tests/packaging -q
+rm -rf .build/api-docs
+.venv/bin/python -W error -W "ignore:inspect.getdoc(<function BaseModel:UserWarning" \
+  -W "ignore:getattr(<class 'pydantic.main.BaseModel'>:UserWarning" -W "ignore::DeprecationWarning:botocore" \
+  -m pdoc -o .build/api-docs fraud_platform
+echo "API reference: .build/api-docs/index.html"
 echo "== integration and end-to-end tests on the real substrate"
 .venv/bin/python -m pytest tests/infra tests/integration tests/e2e -q -rs
 echo "== conformance suite: memory (the declared in-memory adapter set)"

@@ -20,6 +20,7 @@ from dependency_injector import containers, providers
 from fp_adapters.aws import aws_client, s3_client
 from fp_adapters.clock import SystemClock
 from fp_adapters.dynamodb.quarantine_index import DynamoQuarantineIndex
+from fp_adapters.environments import adapter_set_class
 from fp_adapters.kafka.client_config import BusCredentials, client_config, credentials_from_ssm
 from fp_adapters.kafka.consumer import KafkaBusConsumer
 from fp_adapters.kafka.names import TopicNames
@@ -247,16 +248,13 @@ class Platform(containers.DeclarativeContainer):
 
 # ------------------------------------------------------------------------------------------- the root
 
-ADAPTER_SETS: dict[str, type[containers.DeclarativeContainer]] = {
-    "local_parity": KafkaAdapters, "dev_min": DevMinAdapters, "memory": MemoryAdapters}
-
-
 def build_adapters(settings: Settings) -> containers.DeclarativeContainer:
-    """The adapter set ``settings`` names (``adapter_set``, else the env's own name), wired."""
+    """The adapter set ``settings`` names (``adapter_set``, else the env's own name), found through the
+    ``fraud_platform.environments`` entry points, wired."""
     name = settings.adapter_set or settings.env
-    if name not in ADAPTER_SETS:
-        raise ConfigError(f"unknown adapter set {name!r}; registered: {sorted(ADAPTER_SETS)}")
-    cls = ADAPTER_SETS[name]
+    cls = adapter_set_class(name)
+    if not (isinstance(cls, type) and issubclass(cls, containers.DeclarativeContainer)):
+        raise ConfigError(f"environment {name!r} is registered as {cls!r}, not a DeclarativeContainer class")
     adapters = cls(settings=settings)
     for shared, own in getattr(cls, "OVERRIDES", {}).items():
         getattr(adapters, shared).override(getattr(adapters, own))

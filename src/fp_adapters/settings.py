@@ -1,15 +1,17 @@
-"""Typed settings per environment: ``config/<env>.yaml`` overlaid by ``FP_*`` environment variables."""
+"""Typed settings per environment: ``<env>.yaml`` (the packaged ``fp_adapters/config/`` or ``FP_CONFIG_DIR``),
+or the adapter set's ``DEFAULT_SETTINGS``, overlaid by ``FP_*`` environment variables."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic_settings import (
     BaseSettings,
+    InitSettingsSource,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     YamlConfigSettingsSource,
@@ -93,6 +95,8 @@ class Settings(BaseSettings):
     redis: RedisSettings | None = None
     memory: MemorySettings = MemorySettings()
     drills: DrillSettings = DrillSettings()
+    plugin: dict[str, Any] = Field(default_factory=dict,
+                                   description="free-form settings of a third-party adapter set (FP_PLUGIN__<KEY>)")
     aws: AwsSettings = AwsSettings()
     quarantine_index: Literal["postgres", "dynamodb"] = "postgres"
     dynamodb: DynamoSettings = DynamoSettings()
@@ -109,20 +113,33 @@ class Settings(BaseSettings):
 
 
 def config_dir() -> Path:
-    return Path(os.environ.get("FP_CONFIG_DIR", REPO_ROOT / "config"))
+    """Where ``<env>.yaml`` files are read: ``FP_CONFIG_DIR``, else the packaged defaults."""
+    return Path(os.environ.get("FP_CONFIG_DIR", Path(__file__).with_name("config")))
 
 
 def known_envs() -> list[str]:
-    """Environments with a settings file: ``<env>.yaml`` whose ``env`` key is its own name."""
-    envs = []
+    """Environments that can be loaded: every registered adapter set, and every ``<env>.yaml`` in the
+    settings directory whose ``env`` key is its own name."""
+    from fp_adapters.environments import registered
+
+    envs = set(registered())
     for path in config_dir().glob("*.yaml"):
         try:
             doc = yaml.safe_load(path.read_text())
         except (OSError, yaml.YAMLError):
             continue
         if isinstance(doc, dict) and doc.get("env") == path.stem:
-            envs.append(path.stem)
+            envs.add(path.stem)
     return sorted(envs)
+
+
+def _defaults_of(env: str) -> dict[str, Any] | None:
+    from fp_adapters.environments import adapter_set_class, registered
+
+    if env not in registered():
+        return None
+    defaults = getattr(adapter_set_class(env), "DEFAULT_SETTINGS", None)
+    return dict(defaults) if isinstance(defaults, dict) else None
 
 
 def load_settings(env: str) -> Settings:
@@ -133,11 +150,13 @@ def load_settings(env: str) -> Settings:
         if settings.env == env:
             return settings
     path = config_dir() / f"{env}.yaml"
-    if not path.is_file():
+    defaults = None if path.is_file() else _defaults_of(env)
+    if not path.is_file() and defaults is None:
         raise ConfigError(f"unknown environment {env!r}; valid: {known_envs()}")
+    source_name = path.name if defaults is None else f"{env} DEFAULT_SETTINGS"
 
     class EnvSettings(Settings):
-        model_config = SettingsConfigDict(yaml_file=path)
+        model_config = SettingsConfigDict(yaml_file=path if defaults is None else None)
 
         @classmethod
         def settings_customise_sources(
@@ -145,12 +164,14 @@ def load_settings(env: str) -> Settings:
             env_settings: PydanticBaseSettingsSource, dotenv_settings: PydanticBaseSettingsSource,
             file_secret_settings: PydanticBaseSettingsSource,
         ) -> tuple[PydanticBaseSettingsSource, ...]:
+            if defaults is not None:  # the adapter set's defaults, under the environment's FP_* variables
+                return (env_settings, InitSettingsSource(settings_cls, defaults))
             return (init_settings, env_settings, YamlConfigSettingsSource(settings_cls))
 
     try:
         settings = EnvSettings()
     except ValueError as exc:
-        raise ConfigError(f"{path.name}: {exc}") from exc
+        raise ConfigError(f"{source_name}: {exc}") from exc
     if settings.env != env:
-        raise ConfigError(f"{path.name}: env is {settings.env!r}, expected {env!r}")
+        raise ConfigError(f"{source_name}: env is {settings.env!r}, expected {env!r}")
     return settings

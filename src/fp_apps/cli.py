@@ -26,7 +26,8 @@ app.add_typer(evidence_app, name="evidence")
 app.add_typer(dev_min_app, name="dev-min")
 err = Console(stderr=True)
 
-EnvOpt = Annotated[str, typer.Option("--env", envvar="FP_ENV", help="environment: local_parity | dev_min")]
+EnvOpt = Annotated[str, typer.Option("--env", envvar="FP_ENV",
+                                     help="a registered environment (`fp environments` lists them)")]
 
 
 def emit(payload: dict[str, Any], as_json: bool) -> None:
@@ -189,9 +190,25 @@ def evidence_verify(platform_run_id: str, env: EnvOpt = "local_parity",
         raise typer.Exit(1)
 
 
+@app.command("environments")
+def environments(as_json: Annotated[bool, typer.Option("--json", help="print the list as JSON")] = False) -> None:
+    """List the environments that can be used: registered adapter sets (entry points) and settings files."""
+    from fp_adapters.environments import registered
+    from fp_adapters.settings import known_envs
+
+    sets = registered()
+    for env in known_envs():
+        source = sets[env].value if env in sets else "settings file"
+        err.print(f"  {env:<16} {source}")
+    emit({"environments": known_envs()}, as_json)
+
+
 def main() -> None:
     try:
         app()
     except NotFound as exc:
         err.print(f"[red]not found:[/red] {exc}")
         sys.exit(1)
+    except ConfigError as exc:
+        err.print(f"[red]config error:[/red] {exc}")
+        sys.exit(2)

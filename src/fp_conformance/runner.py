@@ -10,6 +10,7 @@ from fp_conformance.context import ConformanceContext
 
 
 def run_all(env: str) -> dict[str, Any]:
+    """Run every check against ``env``'s adapter set; the report lists each check's result and detail."""
     results = []
     with ConformanceContext.open(env) as ctx:
         for check in CHECKS:

@@ -13,6 +13,8 @@ from fp_core.scoring import ActionType
 
 
 class CaseSubjectKey(FrozenModel):
+    """What a case is about (run, subject type and id); the case id is its hash."""
+
     platform_run_id: str
     subject_type: str
     subject_id: str
@@ -40,6 +42,8 @@ class CaseEventType(StrEnum):
 
 
 class CaseTimelineEvent(FrozenModel):
+    """One append-only event on a case timeline (a trigger or a label attached)."""
+
     event_id: str
     case_id: str
     subject: CaseSubjectKey

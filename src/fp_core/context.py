@@ -10,6 +10,8 @@ from fp_core.offsets import OriginOffset
 
 
 class ContextKind(StrEnum):
+    """The kinds of context the join plane holds."""
+
     ARRIVAL = "arrival"
     ENTITIES = "entities"
     FLOW_ANCHOR = "flow_anchor"

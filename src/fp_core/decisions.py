@@ -56,6 +56,8 @@ class ActionIntent(FrozenModel):
 
 
 class ActionOutcome(FrozenModel):
+    """What AL did for one idempotency key (recorded once, however often the intent is replayed)."""
+
     outcome_id: str
     idempotency_key: str
     platform_run_id: str

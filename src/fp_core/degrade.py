@@ -15,6 +15,8 @@ from fp_core.offsets import OriginOffset
 
 
 class DegradeReason(StrEnum):
+    """Why a decision degraded (recorded in its audit record)."""
+
     FLOW_ANCHOR_MISSING = "FLOW_ANCHOR_MISSING"
     ARRIVAL_MISSING = "ARRIVAL_MISSING"
     ENTITIES_MISSING = "ENTITIES_MISSING"
@@ -22,6 +24,8 @@ class DegradeReason(StrEnum):
 
 
 class DegradeMode(StrEnum):
+    """NONE, or TXN_ONLY when the decision had to do without some context (explicit degrade)."""
+
     NONE = "NONE"
     TXN_ONLY = "TXN_ONLY"
 

@@ -33,6 +33,7 @@ WALL_CLOCK_FIELDS = frozenset({"started_at", "ended_at", "durations_s", "rates_p
 
 
 def bundle_prefix(platform_run_id: str) -> str:
+    """Where a run's evidence bundle lives in the object store."""
     return f"{EVIDENCE_PREFIX}/{platform_run_id}"
 
 
@@ -41,6 +42,8 @@ def drill_file(drill_id: str) -> str:
 
 
 class RunHeader(FrozenModel):
+    """``run.json``: the run's ids, environment, config and digest, pins, code version."""
+
     platform_run_id: str
     scenario_run_id: str
     env: str

@@ -10,11 +10,15 @@ from fp_core.model import FrozenModel
 
 
 class LabelValue(StrEnum):
+    """The truth a label asserts."""
+
     FRAUD = "FRAUD"
     LEGIT = "LEGIT"
 
 
 class LabelSubjectKey(FrozenModel):
+    """What a label is about: one event of one run."""
+
     platform_run_id: str
     event_id: str
 

@@ -6,6 +6,7 @@ All batch methods make one round trip per call where the substrate allows it.
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
@@ -25,6 +26,8 @@ T_co = TypeVar("T_co", covariant=True)
 
 
 class Clock(Protocol):
+    """Time, injected: wall clock for evidence stamps and durations only, never for decisions."""
+
     def now_ms(self) -> int:
         """Wall-clock epoch milliseconds (evidence timestamps only, never decisions)."""
         ...
@@ -61,7 +64,7 @@ class ObjectStore(Protocol):
         """Where ``key`` lives, for people and evidence (``s3://bucket/key``, ``memory://ns/key``)."""
         ...
 
-    def list(self, prefix: str) -> list[str]:
+    def list(self, prefix: str) -> builtins.list[str]:
         """All keys under ``prefix``, sorted."""
         ...
 
@@ -247,6 +250,8 @@ class StageLauncher(Protocol):
 
 
 class SecretStore(Protocol):
+    """Secrets by name (SSM SecureString in dev_min); values never reach logs or evidence."""
+
     def get(self, name: str) -> str:
         """The secret's value; raises NotFound. Callers must never log it."""
         ...

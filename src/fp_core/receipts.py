@@ -10,6 +10,8 @@ from fp_core.pins import Identifier
 
 
 class AdmissionOutcome(StrEnum):
+    """IG's answer for one event: admitted, duplicate, quarantined, or a payload-hash anomaly."""
+
     ADMIT = "ADMIT"
     DUPLICATE = "DUPLICATE"
     QUARANTINE = "QUARANTINE"

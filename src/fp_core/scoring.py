@@ -15,6 +15,8 @@ from fp_core.pins import Identifier
 
 
 class ActionType(StrEnum):
+    """The actions a decision may take, in increasing severity."""
+
     APPROVE = "APPROVE"
     STEP_UP = "STEP_UP"
     DECLINE = "DECLINE"

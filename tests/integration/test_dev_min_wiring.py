@@ -16,7 +16,7 @@ pytestmark = pytest.mark.substrate
 
 
 def test_unknown_environment_lists_the_valid_ones() -> None:
-    with pytest.raises(ConfigError, match=r"valid: \['dev_min', 'local_parity', 'memory'\]"):
+    with pytest.raises(ConfigError, match=r"valid: \[.*'dev_min', .*'local_parity', .*'memory'.*\]"):
         build_container("prod_target")
     with pytest.raises(ConfigError, match="valid"):
         load_settings("nope")

@@ -6,6 +6,8 @@ from enum import StrEnum
 
 
 class DrillName(StrEnum):
+    """The incident drills a run may ask for (seed 12.4)."""
+
     DUPLICATES = "duplicates"
     MISSING_CONTEXT = "missing_context"
     LATE_CONTEXT = "late_context"

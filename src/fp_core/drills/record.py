@@ -8,6 +8,8 @@ from fp_core.model import FrozenModel
 
 
 class DrillRecord(FrozenModel):
+    """A drill's evidence: what was expected, what was observed, and whether they agree."""
+
     drill_id: str
     description: str
     expected: dict[str, Any]

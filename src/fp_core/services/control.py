@@ -69,6 +69,8 @@ def input_range(stream: StreamComplete) -> tuple[dict[TopicPartition, int], dict
 
 
 class StageComplete(FrozenModel):
+    """A component finished its stage for a run, with its figures (a control-topic fact)."""
+
     message_id: str
     kind: Literal["STAGE_COMPLETE"] = "STAGE_COMPLETE"
     platform_run_id: str

@@ -32,6 +32,8 @@ def started_key(platform_run_id: str) -> str:
 
 
 class FactLog:
+    """The run's facts on the control topic: publish them, and read a run's from its READY on."""
+
     def __init__(self, producer: BusProducer, consumer: Callable[[str], BusConsumer], objects: ObjectStore,
                  clock: Clock, log: Log) -> None:
         self._producer, self._consumer, self._objects, self._clock, self._log = (
