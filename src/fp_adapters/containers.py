@@ -65,6 +65,7 @@ from fp_core.services.consuming import Drainer, OffsetProbe
 from fp_core.services.facts import FactLog
 from fp_core.services.ig import IngestionGate
 from fp_core.services.ls import LabelService
+from fp_core.services.replay import Replayer
 from fp_core.services.reporter import Reporter
 from fp_core.services.rtdl import DecisionLoop, RtdlStage
 from fp_core.services.run import RunWorkflow
@@ -226,7 +227,7 @@ class Platform(containers.DeclarativeContainer):
                               class_map=providers.Object(FRAUD_CLASS_MAP), source=drills, facts=facts, probe=probe,
                               clock=adapters.clock, log=adapters.log)
     rtdl = providers.Singleton(RtdlStage, loop=decision_loop.provider, drainer=drainer, facts=facts,
-                               consumers=drills)
+                               consumers=drills, join_store=adapters.join_store)
     cm = providers.Singleton(CmStage, cases=adapters.cases, drainer=drainer, probe=probe, facts=facts)
     ls = providers.Singleton(LabelService, objects=adapters.objects, labels=adapters.labels,
                              producer=adapters.producer, log=adapters.log, facts=facts)
@@ -236,6 +237,9 @@ class Platform(containers.DeclarativeContainer):
         action_log=adapters.action_log, cases=adapters.cases, labels=adapters.labels,
         checkpoints=adapters.checkpoints, join_store=adapters.join_store, index=adapters.admission_index,
         quarantine_index=adapters.quarantine_index)
+    replayer = providers.Singleton(Replayer, objects=adapters.objects, audit_log=adapters.audit_log,
+                                   consumer=adapters.consumer, loop=decision_loop.provider, clock=adapters.clock,
+                                   log=adapters.log)
     launcher = providers.Selector(
         adapters.rtdl_launch,
         process=providers.Singleton(ProcessStageLauncher, settings),

@@ -137,6 +137,36 @@ def run(
         raise typer.Exit(1)
 
 
+@app.command("replay")
+def replay(
+    platform_run_id: str,
+    env: EnvOpt = "local_parity",
+    source: Annotated[str, typer.Option(help="kafka (re-consume the anchored offsets) or archive (the archive's "
+                                             "objects, when retention has passed)")] = "kafka",
+    as_json: Annotated[bool, typer.Option("--json", help="last stdout line is a JSON summary")] = False,
+) -> None:
+    """Re-derive a run's decisions from its replay anchors and compare them with the audited ones; writes
+    a write-once proof to the bundle; exits 1 on any mismatch."""
+    if source not in ("kafka", "archive"):
+        raise typer.BadParameter(f"{source!r}; valid: kafka, archive", param_hint="--source")
+    with platform(env) as container:
+        err.print(f"replaying {platform_run_id} from {source} ...")
+        key, proof = container.replayer().replay(platform_run_id, "kafka" if source == "kafka" else "archive")
+        uri = container.adapters.objects().uri(key)
+    mark = "[green]matched[/green]" if proof.proved else "[red]MISMATCHED[/red]"
+    err.print(f"{mark}: {proof.matched}/{proof.audited} decisions matched, {proof.mismatched} mismatched, "
+              f"{proof.missing_in_replay} missing; {proof.records_replayed:,} records in {proof.duration_s}s")
+    for d in proof.differences[:5]:
+        err.print(f"  [red]{d['decision_id']}[/red] {d.get('detail') or d['fields'][:3]}")
+    err.print(f"proof: [bold]{uri}[/bold]")
+    emit({"platform_run_id": platform_run_id, "replay_id": proof.replay_id, "source": source,
+          "compared": proof.compared, "matched": proof.matched, "mismatched": proof.mismatched,
+          "missing_in_replay": proof.missing_in_replay, "decisions_digest": proof.decisions_digest,
+          "proof_key": key, "proof_uri": uri, "duration_s": proof.duration_s}, as_json)
+    if not proof.proved:
+        raise typer.Exit(1)
+
+
 @app.command("conformance")
 def conformance(env: EnvOpt = "local_parity", as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Run the ONE conformance suite (laws + port contracts) against an environment's adapter set."""

@@ -13,9 +13,11 @@ def reporter(run_id: Annotated[str, typer.Option("--run-id")],
              env: Annotated[str, typer.Option(envvar="FP_ENV")]) -> None:
     with platform(env) as container:
         workflow = container.workflow(git_sha=git_sha(), component_versions=component_versions())
-        prefix, _files, drills = workflow.close(run_id)
-        uri = container.adapters.objects().uri(prefix)
-    print_json({"platform_run_id": run_id, "evidence_uri": uri, "drills": {d.drill_id: d.passed for d in drills}})
+        result = workflow.close(run_id)
+    print_json({"platform_run_id": run_id, "status": result.status, "evidence_uri": result.evidence_uri,
+                **result.summary})
+    if result.status != "COMPLETED":
+        raise typer.Exit(1)
 
 
 def main() -> None:

@@ -144,7 +144,12 @@ class JoinStoreContract(PortContract):
                                                       1000)
         assert velocity == [3, 0, 0, 0], velocity
         assert ctx.ports.join_store.get(run + "-other", [(ContextKind.FLOW_ANCHOR, "f1")]) == {}
-        return "context items round-trip per run; event-time card counters count only earlier sightings"
+        assert ctx.ports.join_store.positions(run) == {}
+        ctx.ports.join_store.put(run, items[:1], {("t", 0): 7, ("t", 1): 3})
+        ctx.ports.join_store.put(run, items[1:2], {("t", 0): 9})
+        assert ctx.ports.join_store.positions(run) == {("t", 0): 9, ("t", 1): 3}
+        return ("context items round-trip per run; event-time card counters count only earlier sightings; "
+                "the positions written with the state read back")
 
 
 CONTRACTS: tuple[type[PortContract], ...] = (ObjectStoreContract, AdmissionIndexContract, BusContract,

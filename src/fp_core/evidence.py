@@ -28,8 +28,10 @@ COMPLETION_FILE = "run_completed.json"
 CONFORMANCE_FILE = "conformance/report.json"
 FAILURE_FILE = "run_failed.json"
 STARTED_FILE = "run_started.json"
+PROOFS_DIR = "replay/proofs/"
+"""Replay proofs are added after the run closed; they are not part of the closed file list."""
 WALL_CLOCK_FIELDS = frozenset({"started_at", "ended_at", "durations_s", "rates_per_s", "git_sha",
-                               "wall_clock"})
+                               "wall_clock", "duration_s"})
 
 
 def bundle_prefix(platform_run_id: str) -> str:
@@ -80,10 +82,42 @@ class DlaSummary(FrozenModel):
 
 
 class OffsetRangesDoc(FrozenModel):
+    """``replay/offset_ranges.json``: the replay anchors. ``ranges`` are RTDL's (``consumer_group``);
+    ``groups`` holds every consumer group that wrote truth for the run (RTDL, CM, archive)."""
+
     platform_run_id: str
     consumer_group: str
     ranges: tuple[OffsetRange, ...]
     archive_objects: list[str]
+    groups: dict[str, tuple[OffsetRange, ...]] = {}
+
+
+class ReplayProof(FrozenModel):
+    """``replay/proofs/<replay_id>.json``: a replay of the run's anchors and how its decisions compared
+    with the audited ones (write-once; written after the bundle was closed)."""
+
+    platform_run_id: str
+    replay_id: str
+    source: str
+    consumer_group: str
+    anchors: tuple[OffsetRange, ...]
+    records_replayed: int
+    bundle_id: str
+    bundle_pinned: bool
+    audited: int
+    compared: int
+    matched: int
+    mismatched: int
+    missing_in_replay: int
+    differences: list[dict[str, Any]]
+    decisions_digest: str
+    started_at: str
+    duration_s: float
+    rates_per_s: dict[str, float]
+
+    @property
+    def proved(self) -> bool:
+        return self.mismatched == 0 and self.missing_in_replay == 0 and self.compared == self.audited
 
 
 class AnomalySummary(FrozenModel):
@@ -136,12 +170,19 @@ class RunCompleted(FrozenModel):
 
 
 class RunFailed(FrozenModel):
+    """``run_failed.json`` (write-once; a later failure of the same run is ``run_failed.<n>.json``): the
+    stage, the reason, what was counted and consumed so far, and the run header as known then. A run that
+    is later completed keeps its failure records; ``run_completed.json`` supersedes them."""
+
     platform_run_id: str
     status: str
     failure_stage: str
     reason: str
     partial_counts: dict[str, Any]
+    anomalies: dict[str, int] = {}
     offsets_consumed: list[dict[str, Any]]
+    offsets_consumed_by_group: dict[str, list[dict[str, Any]]] = {}
+    header: dict[str, Any] = {}
 
 
 def render(doc: BaseModel | Mapping[str, Any]) -> bytes:
@@ -163,6 +204,10 @@ def verify_bundle(files: Mapping[str, bytes]) -> list[str]:
     problems = [f"missing {name}" for name in CORE_FILES if name not in files]
     if COMPLETION_FILE not in files:
         problems.append(f"missing {COMPLETION_FILE}" + (" (run failed)" if FAILURE_FILE in files else ""))
+    if "run.json" in files:
+        requested = json.loads(files["run.json"]).get("config", {}).get("drills", [])
+        problems += [f"drill {d} was requested but {drill_file(d)} is missing" for d in requested
+                     if drill_file(d) not in files]
     if problems:
         return problems
     docs = {name: json.loads(files[name]) for name in files if name.endswith(".json")}
@@ -172,7 +217,7 @@ def verify_bundle(files: Mapping[str, bytes]) -> list[str]:
             problems.append(f"{name}: platform_run_id differs from run.json")
     completed = RunCompleted.model_validate(docs[COMPLETION_FILE], strict=False)
     listed = set(completed.files)
-    present = set(files) - {COMPLETION_FILE}
+    present = {f for f in files if not f.startswith(PROOFS_DIR)} - {COMPLETION_FILE}
     if listed != present:
         problems.append(f"run_completed.json lists {sorted(listed ^ present)} differently from the bundle")
     recon = ReconciliationDoc.model_validate(docs["obs/reconciliation.json"], strict=False)

@@ -168,10 +168,17 @@ class QuarantineIndex(Protocol):
 
 
 class JoinStore(Protocol):
-    """CSFB + OFP: context items per run, and event-time counters over card sightings."""
+    """CSFB + OFP: context items per run, and event-time counters over card sightings. The bus positions
+    the state reflects are stored with it, atomically, so a restart can tell what a crash lost."""
 
-    def put(self, platform_run_id: str, items: Sequence[ContextItem]) -> None:
-        """Store items (last write per ``(kind, key)`` wins) and count entity sightings, pipelined."""
+    def put(self, platform_run_id: str, items: Sequence[ContextItem],
+            positions: Mapping[TopicPartition, int] | None = None) -> None:
+        """Store items (last write per ``(kind, key)`` wins), count entity sightings, and record
+        ``positions`` (next offset per context partition) in the same atomic write."""
+        ...
+
+    def positions(self, platform_run_id: str) -> dict[TopicPartition, int]:
+        """The positions recorded with the state that survived: re-read from there what was lost."""
         ...
 
     def get(self, platform_run_id: str, wanted: Sequence[tuple[ContextKind, str]]

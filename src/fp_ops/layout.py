@@ -9,7 +9,9 @@ from pathlib import Path
 from fp_adapters.settings import REPO_ROOT
 
 KAFKA_PORT, KAFKA_CONTROLLER_PORT, KAFKA_SASL_PORT = 19092, 19093, 19094
-POSTGRES_PORT, REDIS_PORT, MOTO_PORT = 15432, 16379, 15000
+POSTGRES_PORT, REDIS_PORT, MOTO_PORT, OBJECTS_PORT = 15432, 16379, 15000, 17070
+VERSITYGW_MODULE = "github.com/versity/versitygw/cmd/versitygw"
+VERSITYGW_VERSION = "v1.8.0"
 KAFKA_POM = REPO_ROOT / "infra/local_parity/kafka/pom.xml"
 
 
@@ -23,6 +25,11 @@ def kafka_dir() -> Path:
 
 def kafka_libs() -> Path:
     return substrate_dir() / "cache/kafka-libs"
+
+
+def cache_bin() -> Path:
+    """Binaries the substrate builds once (git-ignored, reused across restarts)."""
+    return substrate_dir() / "cache/bin"
 
 
 def pg_bin() -> Path:

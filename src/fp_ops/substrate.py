@@ -1,4 +1,5 @@
-"""The local_parity substrate: real Kafka (KRaft), PostgreSQL, Redis and the moto AWS API server.
+"""The local_parity substrate: real Kafka (KRaft), PostgreSQL, Redis, a persistent S3-API object store
+(versitygw on the file system) and the moto AWS API server (dev_min's emulated S3, DynamoDB, SSM).
 
 Everything runs on loopback, on non-default ports, with data under ``.substrate/`` and a pid file per
 service, so ``up`` is idempotent and ``down`` stops only what ``up`` started. Each service is one
@@ -13,6 +14,7 @@ from fp_ops.process import LocalService, SubstrateError, wait_healthy
 from fp_ops.provision import provision_all
 from fp_ops.services.kafka import KafkaService
 from fp_ops.services.moto import MotoService
+from fp_ops.services.objects import ObjectStoreService
 from fp_ops.services.postgres import PostgresService
 from fp_ops.services.redis import RedisService
 
@@ -20,7 +22,7 @@ __all__ = ["SubstrateError", "down", "services", "status", "up"]
 
 
 def services() -> tuple[LocalService, ...]:
-    return (KafkaService(), PostgresService(), RedisService(), MotoService())
+    return (KafkaService(), PostgresService(), RedisService(), ObjectStoreService(), MotoService())
 
 
 def up() -> dict[str, float]:

@@ -24,7 +24,7 @@ Groups of names:
   evidence documents, and the pure functions that hold the laws (hashing, ids, as-of label views,
   bundle verification).
 - **Services**: each component written against ports only (IG, WSP, RTDL, CM, LS, archive, reporter,
-  the run workflow); obtain them from ``build_container(env)`` rather than constructing them.
+  the run workflow, the replayer); obtain them from ``build_container(env)`` rather than constructing them.
 - **Conformance**: ``run_conformance(env)`` runs the one suite (laws + port contracts) against any
   registered environment, e.g. one your package adds.
 """
@@ -52,7 +52,16 @@ from fp_core.errors import (
     PublishAmbiguous,
     TransientError,
 )
-from fp_core.evidence import RunHeader, RunMetrics, RunStarted, bundle_prefix, strip_wall_clock, verify_bundle
+from fp_core.evidence import (
+    ReplayProof,
+    RunFailed,
+    RunHeader,
+    RunMetrics,
+    RunStarted,
+    bundle_prefix,
+    strip_wall_clock,
+    verify_bundle,
+)
 from fp_core.identity import DedupeKey, derive_event_id, payload_hash
 from fp_core.labels import LabelAssertion, LabelSubjectKey, LabelValue, labels_as_of
 from fp_core.offsets import OffsetRange, OriginOffset, merge_ranges
@@ -87,13 +96,14 @@ from fp_core.services.control import ReadySignal, RunFacts, StageComplete, Strea
 from fp_core.services.facts import FactLog
 from fp_core.services.ig import IngestionGate
 from fp_core.services.ls import LabelService
+from fp_core.services.replay import Replayer
 from fp_core.services.reporter import Reporter
 from fp_core.services.rtdl import DecisionLoop, RtdlStage
 from fp_core.services.run import RunResult, RunWorkflow
 from fp_core.services.sr import ScenarioRunner
 from fp_core.services.wsp import WorldStreamer
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 
 def environments() -> list[str]:
@@ -164,10 +174,13 @@ __all__ = [
     "ReadySignal",
     "Receipt",
     "ReceiptLog",
+    "ReplayProof",
+    "Replayer",
     "Reporter",
     "RtdlStage",
     "RunConfig",
     "RunFacts",
+    "RunFailed",
     "RunHeader",
     "RunMetrics",
     "RunResult",

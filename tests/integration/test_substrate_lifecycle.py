@@ -9,12 +9,15 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from fp_adapters.containers import build_container
 from fp_adapters.kafka.client_config import BusCredentials, client_config
 from fp_adapters.kafka.consumer import KafkaBusConsumer
 from fp_adapters.kafka.names import TopicNames
 from fp_adapters.kafka.producer import KafkaBusProducer
-from fp_adapters.settings import Settings
+from fp_adapters.settings import DrillSettings, Settings
+from fp_core.evidence import verify_bundle
 from fp_core.ports import OutboundMessage
+from fp_core.run_config import DRILLS, RunConfig
 from fp_ops import substrate as sub
 from fp_ops.process import SpawnedService, SubstrateError
 from fp_ops.services.kafka import cluster_id, kafka_jars
@@ -27,7 +30,7 @@ def test_up_is_idempotent_and_status_reports_every_service(substrate: None) -> N
     timings = sub.up()
     assert timings["total"] < 30
     rows = {r["service"]: r for r in sub.status()}
-    assert set(rows) == {"kafka", "postgres", "redis", "moto"}
+    assert set(rows) == {"kafka", "postgres", "redis", "objects", "moto"}
     assert all(r["running"] for r in rows.values())
 
 
@@ -57,7 +60,19 @@ def test_unreachable_maven_fails_clearly_and_swaps_nothing(tmp_path: Path) -> No
     assert not list(libs.glob("*.jar")) and (tmp_path / "mvn.log").exists()
 
 
-def test_kafka_and_postgres_data_survive_a_restart(fresh_settings: Settings) -> None:
+def test_kafka_postgres_and_object_store_data_survive_a_restart(fresh_settings: Settings) -> None:
+    container = build_container("local_parity", fresh_settings.model_copy(update={
+        "drills": DrillSettings(lag_pause_s=0.3)}))
+    container.init_resources()
+    try:
+        ran = container.workflow().run(RunConfig(env="local_parity", seed=3, events=800, drills=DRILLS), "pr-durable")
+    finally:
+        container.shutdown_resources()
+    assert ran.status == "COMPLETED"
+    objects = container.adapters.objects()
+    prefixes = ("evidence/runs/pr-durable/", "oracle/", "archive/pr-durable/")
+    before = {prefix: objects.list(prefix) for prefix in prefixes}
+    assert all(before.values()), before
     marker = uuid.uuid4().hex
     conf = client_config(fresh_settings.bus, BusCredentials(bootstrap=fresh_settings.bus.bootstrap))
     names = TopicNames(fresh_settings.bus.topic_prefix)
@@ -67,7 +82,7 @@ def test_kafka_and_postgres_data_survive_a_restart(fresh_settings: Settings) -> 
         conn.execute("INSERT INTO admission_index VALUES ('durable', 'c', %s, 'h')", (marker,))
 
     stopped = sub.down()
-    assert set(stopped) >= {"postgres", "kafka", "redis", "moto"}
+    assert set(stopped) >= {"postgres", "kafka", "redis", "objects", "moto"}
     assert not any(r["running"] for r in sub.status())
     sub.up()
 
@@ -83,3 +98,8 @@ def test_kafka_and_postgres_data_survive_a_restart(fresh_settings: Settings) -> 
             break
     consumer.close()
     assert got and got[0].value == marker.encode()
+    after = {prefix: objects.list(prefix) for prefix in before}
+    assert after == before
+    bundle = {k.removeprefix("evidence/runs/pr-durable/"): objects.get(k) for k in after["evidence/runs/pr-durable/"]}
+    assert verify_bundle(bundle) == []
+    assert all(objects.get(k) for k in after["oracle/"] + after["archive/pr-durable/"])

@@ -11,6 +11,7 @@ from dependency_injector import providers
 from fp_adapters.containers import Platform
 from fp_core import topics
 from fp_core.errors import GateRefused, NotFound, ObjectExists, TransientError
+from fp_core.evidence import verify_bundle
 from fp_core.oracle import OracleManifest, PassFlag, check_gate
 from fp_core.ports import BusProducer, Delivery, OutboundMessage
 from fp_core.receipts import AdmissionOutcome, PublishState
@@ -111,7 +112,56 @@ def test_missing_oracle_fails_the_run_with_a_partial_bundle(memory: Platform) ->
     assert result.status == "FAILED" and result.summary["failure_stage"] == "sr_ready"
     failed = json.loads(objects.get("evidence/runs/pr-f/run_failed.json"))
     assert failed["failure_stage"] == "sr_ready" and "NotFound" in failed["reason"]
-    assert json.loads(objects.get("evidence/runs/pr-f/run.json"))["pins"] == {}
+    assert failed["header"]["pins"] == {} and not objects.exists("evidence/runs/pr-f/run.json")
+
+
+class FailingOnce:
+    """Wraps a stage; its first call fails as a dependency outage would."""
+
+    def __init__(self, inner: object) -> None:
+        self.inner, self.failed = inner, False
+
+    def run(self, *args: object) -> object:
+        if not self.failed:
+            self.failed = True
+            raise TransientError("case store unavailable (injected)")
+        return self.inner.run(*args)  # type: ignore[attr-defined]
+
+
+def test_a_failed_run_is_later_completed_and_closed_with_its_failure_record_kept(memory: Platform) -> None:
+    flaky = FailingOnce(memory.cm())
+    memory.cm.override(providers.Object(flaky))
+    failed = memory.workflow().run(RunConfig(env="memory", seed=2, events=400, drills=("duplicates",)), "pr-retry")
+    assert failed.status == "FAILED" and failed.summary["failure_stage"] == "cm"
+    objects = memory.adapters.objects()
+    record = json.loads(objects.get("evidence/runs/pr-retry/run_failed.json"))
+    assert set(record["offsets_consumed_by_group"]) == {"fp-rtdl", "fp-cm", "fp-archive"}
+    assert record["offsets_consumed"] and record["header"]["pins"]["platform_run_id"] == "pr-retry"
+    facts = memory.facts().read("pr-retry")
+    stream = facts.require_stream()
+    memory.cm().run(facts.ready, stream)
+    memory.ls().run(facts.ready)
+    memory.archive().run(facts.ready, stream)
+    closed = memory.workflow().close("pr-retry")
+    assert closed.status == "COMPLETED", closed.summary
+    assert verify_bundle(closed.files) == [] and "run_failed.json" in closed.files
+    listed = json.loads(closed.files["run_completed.json"])["files"]
+    assert "run_failed.json" in listed and "run_started.json" in listed
+
+
+def test_a_run_whose_orchestrator_died_is_closed_as_failed_from_its_facts(memory: Platform) -> None:
+    ready = memory.sr().ready(RunConfig(env="memory", seed=2, events=400), "pr-orphan")
+    memory.wsp().stream(ready)  # ... and then the orchestrator died: RTDL never ran
+    closed = memory.workflow().close("pr-orphan")
+    assert closed.status == "FAILED" and closed.summary["failure_stage"] == "rtdl"
+    again = memory.workflow().close("pr-orphan")
+    assert again.summary["failure_key"].endswith("run_failed.2.json")  # write-once: a successor, not an overwrite
+
+
+def test_verify_requires_one_record_per_requested_drill() -> None:
+    run = {"platform_run_id": "pr", "config": {"drills": ["lag", "duplicates"]}}
+    problems = verify_bundle({"run.json": json.dumps(run).encode(), "drills/lag.json": b"{}"})
+    assert "drill duplicates was requested but drills/duplicates.json is missing" in problems
 
 
 def test_stalled_consumer_raises_instead_of_hanging(memory: Platform) -> None:

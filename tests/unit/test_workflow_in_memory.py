@@ -63,7 +63,7 @@ def test_a_standalone_reporter_writes_the_same_metrics_shape_as_the_orchestrator
     other.cm().run(ready, stream)
     other.ls().run(ready)
     other.archive().run(ready, stream)
-    _prefix, files, _drills = stages.close("pr-standalone")
+    files = stages.close("pr-standalone").files
     a = json.loads(ran.files["obs/metrics.json"])
     b = json.loads(files["obs/metrics.json"])
     assert a.keys() == b.keys() and a["counts"].keys() == b["counts"].keys()

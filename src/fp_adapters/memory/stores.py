@@ -14,6 +14,7 @@ from fp_core.errors import NotFound, ObjectExists
 from fp_core.identity import DedupeKey
 from fp_core.labels import LabelAssertion
 from fp_core.offsets import OffsetRange
+from fp_core.ports import TopicPartition
 from fp_core.receipts import PublishRecord, PublishState, QuarantineRecord, Receipt
 
 
@@ -132,12 +133,18 @@ class MemJoinStore:
     def __init__(self, substrate: MemorySubstrate) -> None:
         self._s = substrate
 
-    def put(self, platform_run_id: str, items: Sequence[ContextItem]) -> None:
+    def put(self, platform_run_id: str, items: Sequence[ContextItem],
+            positions: Mapping[TopicPartition, int] | None = None) -> None:
         with self._s.lock:
+            self._s.join_positions.setdefault(platform_run_id, {}).update(positions or {})
             for i in items:
                 self._s.context[(platform_run_id, i.kind, i.key)] = i
                 if i.kind is ContextKind.ENTITIES:
                     self._s.cards.setdefault((platform_run_id, str(i.payload["card_id"])), {})[i.key] = i.ts_ms
+
+    def positions(self, platform_run_id: str) -> dict[TopicPartition, int]:
+        with self._s.lock:
+            return dict(self._s.join_positions.get(platform_run_id, {}))
 
     def get(self, platform_run_id: str, wanted: Sequence[tuple[ContextKind, str]]
             ) -> dict[tuple[ContextKind, str], ContextItem]:

@@ -37,6 +37,7 @@ class MemorySubstrate:
     quarantine: dict[QuarantineKey, QuarantineRecord] = field(default_factory=dict)
     context: dict[tuple[str, ContextKind, str], ContextItem] = field(default_factory=dict)
     cards: dict[tuple[str, str], dict[str, int]] = field(default_factory=dict)
+    join_positions: dict[str, dict[TopicPartition, int]] = field(default_factory=dict)
     audit: dict[str, AuditRecord] = field(default_factory=dict)
     intents: dict[str, ActionIntent] = field(default_factory=dict)
     outcomes: list[ActionOutcome] = field(default_factory=list)

@@ -56,6 +56,7 @@ class ArchiveStage:
         run = ready.pins.platform_run_id
         start, end = input_range(stream)
         writer = ArchiveWriter(self.objects, run)
-        drained = self.drainer.drain(ARCHIVE_GROUP, run, 20_000, start, end, writer.handle)
+        resume = self.drainer.resume_positions(ARCHIVE_GROUP, run, start)
+        drained = self.drainer.drain(ARCHIVE_GROUP, run, 20_000, resume, end, writer.handle)
         return self.facts.complete(run, "archive", {"consumed": drained.consumed,
-                                                    "objects": sorted(set(writer.written))})
+                                                    "objects": self.objects.list(f"archive/{run}/")})

@@ -57,6 +57,7 @@ class CmStage:
         start = {tp: o for tp, o in decode_positions(stream.start_offsets).items() if tp[0] == topics.CASE_TRIGGERS}
         end = self.probe.end_offsets([topics.CASE_TRIGGERS])
         cm = CaseManager(self.cases, run)
-        drained = self.drainer.drain(CM_GROUP, run, 5_000, start, end, cm.handle)
+        resume = self.drainer.resume_positions(CM_GROUP, run, start)
+        drained = self.drainer.drain(CM_GROUP, run, 5_000, resume, end, cm.handle)
         return self.facts.complete(run, "cm", {"consumed": drained.consumed, "case_events": cm.appended,
                                                "other_runs": cm.foreign})

@@ -135,6 +135,19 @@ class Drainer:
     clock: Clock
     log: Log
 
+    def resume_positions(self, group: str, platform_run_id: str, start: Mapping[TopicPartition, int],
+                         rewind: Mapping[TopicPartition, int] | None = None) -> dict[TopicPartition, int]:
+        """Where a (re)started consumer of this run picks up: after the ranges its checkpoint log says are
+        durable (never before the run's start), lowered to ``rewind`` where state must be re-read."""
+        done = dict(start)
+        for r in self.checkpoints.ranges(platform_run_id, group):
+            tp = (r.topic, r.partition)
+            if tp in done:
+                done[tp] = max(done[tp], r.end_offset + 1)
+        for tp, pos in (rewind or {}).items():
+            done[tp] = max(start[tp], min(done[tp], pos))
+        return done
+
     def drain(self, group: str, platform_run_id: str, max_batch: int, start: Mapping[TopicPartition, int],
               end: Ends, handle: Handler, flush: Flush | None = None, throttle: Throttle | None = None,
               decorate: Callable[[BusConsumer], BusConsumer] | None = None) -> DrainReport:

@@ -32,7 +32,7 @@ from fp_core.evidence import (
     drill_file,
     render,
 )
-from fp_core.offsets import OffsetRange, merge_ranges
+from fp_core.offsets import merge_ranges
 from fp_core.ports import (
     ActionLog,
     AdmissionIndex,
@@ -47,6 +47,8 @@ from fp_core.ports import (
 )
 from fp_core.receipts import AdmissionOutcome, QuarantineReason
 from fp_core.reconciliation import reconcile
+from fp_core.services.archive import ARCHIVE_GROUP
+from fp_core.services.cm import CM_GROUP
 from fp_core.services.control import RunFacts, StageComplete, StreamComplete
 from fp_core.services.rtdl import RTDL_GROUP
 
@@ -161,7 +163,9 @@ class Reporter:
             "decisions/dla_summary.json": render(dla),
             "replay/offset_ranges.json": render(OffsetRangesDoc(
                 platform_run_id=run, consumer_group=RTDL_GROUP, ranges=tuple(ranges),
-                archive_objects=sorted(archive_objects))),
+                archive_objects=sorted(archive_objects),
+                groups={g: tuple(merge_ranges(self.checkpoints.ranges(run, g)))
+                        for g in (RTDL_GROUP, CM_GROUP, ARCHIVE_GROUP)})),
             "obs/metrics.json": render(metrics),
             "obs/anomalies.json": render(AnomalySummary(
                 platform_run_id=run, duplicates=receipts.counts["DUPLICATE"],
@@ -180,9 +184,10 @@ class Reporter:
             files[drill_file(d.drill_id)] = render(d)
         files.update(attachments or {})
         prefix = bundle_prefix(run)
-        carried = {}
-        if self.objects.exists(f"{prefix}/{STARTED_FILE}"):
-            carried[STARTED_FILE] = self.objects.get(f"{prefix}/{STARTED_FILE}")
+        carried = {}  # written before closure (write-once): listed in run_completed.json, not rewritten
+        for name in [STARTED_FILE, *self.failure_files(run)]:
+            if self.objects.exists(f"{prefix}/{name}"):
+                carried[name] = self.objects.get(f"{prefix}/{name}")
         files[COMPLETION_FILE] = render(RunCompleted(
             platform_run_id=run, status="COMPLETED", files=sorted([*files, *carried]),
             drills_passed=all(d.passed for d in drills), conformance_attached=CONFORMANCE_FILE in files))
@@ -191,13 +196,22 @@ class Reporter:
         return prefix, {**carried, **files}
 
     def write_failure(self, run: str, header: RunHeader | None, stage: str, reason: str,
-                      partial: Mapping[str, Any], offsets: Sequence[OffsetRange]) -> str:
-        """A failed stage still leaves evidence: header (if pinned), failure stage, reason, partial counts."""
+                      partial: Mapping[str, Any], groups: Sequence[str]) -> str:
+        """A failed stage still leaves evidence, write-once: the stage, the reason, partial counts and
+        anomalies, every consumed range per consumer group, and the header as known. Returns its key."""
         prefix = bundle_prefix(run)
-        if header is not None and not self.objects.exists(f"{prefix}/run.json"):
-            self.objects.put(f"{prefix}/run.json", render(header))
+        by_group = {g: [r.model_dump(mode="json") for r in merge_ranges(self.checkpoints.ranges(run, g))]
+                    for g in groups}
         doc = RunFailed(platform_run_id=run, status="FAILED", failure_stage=stage, reason=reason[:2000],
-                        partial_counts=dict(partial),
-                        offsets_consumed=[r.model_dump(mode="json") for r in merge_ranges(offsets)])
-        self.objects.put(f"{prefix}/{FAILURE_FILE}", render(doc), overwrite=True)
-        return prefix
+                        partial_counts=dict(partial), anomalies=self.receipts.reason_counts(run),
+                        offsets_consumed=by_group.get(RTDL_GROUP, []), offsets_consumed_by_group=by_group,
+                        header=header.model_dump(mode="json") if header else {})
+        n = len(self.failure_files(run))
+        key = f"{prefix}/{FAILURE_FILE}" if n == 0 else f"{prefix}/{FAILURE_FILE.removesuffix('.json')}.{n + 1}.json"
+        self.objects.put(key, render(doc))
+        return key
+
+    def failure_files(self, run: str) -> list[str]:
+        prefix = f"{bundle_prefix(run)}/"
+        stem = FAILURE_FILE.removesuffix(".json")
+        return [k.removeprefix(prefix) for k in self.objects.list(prefix + stem)]

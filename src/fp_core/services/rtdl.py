@@ -106,9 +106,12 @@ class DecisionLoop:
     batch_size: int = 5_000
     align_ms: int = 30_000
     retry: RetryPolicy = field(default_factory=lambda: RetryPolicy(attempts=3))
+    join_namespace: str = ""
+    """Where this loop's join plane lives (default: the run id); a replay rebuilds it in its own."""
     stats: RtdlStats = field(default_factory=RtdlStats)
 
     def __post_init__(self) -> None:
+        self._ns = self.join_namespace or self.pins.platform_run_id
         self._watermark: dict[TopicPartition, int] = dict.fromkeys(self.start, NEG_INF)
         self._position: dict[TopicPartition, int] = dict(self.start)
         self._pending: list[tuple[int, str, float, TransactionView]] = []
@@ -143,7 +146,8 @@ class DecisionLoop:
                 contexts.append(ContextItem(kind=kind, key=str(payload[key_field]), ts_ms=t, payload=payload,
                                             origin=o))
         if contexts:
-            self.join_store.put(run, contexts)
+            touched = {(c.origin.topic, c.origin.partition) for c in contexts}
+            self.join_store.put(self._ns, contexts, {tp: self._position[tp] for tp in touched})
             self.stats.context_items += len(contexts)
         self.stats.max_pending = max(self.stats.max_pending, len(self._pending))
         self._decide_ready(self._global_watermark())
@@ -193,10 +197,9 @@ class DecisionLoop:
         return safe
 
     def _frames(self, batch: list[TransactionView]) -> list[JoinFrame]:
-        run = self.pins.platform_run_id
-        anchors = self.join_store.get(run, [(ContextKind.FLOW_ANCHOR, t.flow_id) for t in batch])
+        anchors = self.join_store.get(self._ns, [(ContextKind.FLOW_ANCHOR, t.flow_id) for t in batch])
         arrival_ids = sorted({str(a.payload["arrival_id"]) for a in anchors.values()})
-        ctx = self.join_store.get(run, [(k, a) for a in arrival_ids
+        ctx = self.join_store.get(self._ns, [(k, a) for a in arrival_ids
                                         for k in (ContextKind.ARRIVAL, ContextKind.ENTITIES)])
         frames = []
         for t in batch:
@@ -208,11 +211,10 @@ class DecisionLoop:
         return frames
 
     def _decide(self, batch: list[TransactionView]) -> None:
-        run = self.pins.platform_run_id
         frames = self._frames(batch)
         probes = [(str(f.entities.payload["card_id"]), t.ts_ms) for t, f in zip(batch, frames, strict=True)
                   if f.entities is not None]
-        counts = iter(self.join_store.card_velocity(run, probes, self.bundle.velocity_window_ms))
+        counts = iter(self.join_store.card_velocity(self._ns, probes, self.bundle.velocity_window_ms))
         records: list[AuditRecord] = []
         for t, f in zip(batch, frames, strict=True):
             velocity = next(counts) if f.entities is not None else None
@@ -263,6 +265,7 @@ class RtdlStage:
     drainer: Drainer
     facts: FactLog
     consumers: ConsumerDecorator
+    join_store: JoinStore
 
     def decide(self, ready: ReadySignal, stream: StreamComplete) -> StageComplete:
         """RTDL over a finished stream (the standalone component)."""
@@ -284,14 +287,21 @@ class RtdlStage:
         """RTDL from the run's pinned start offsets up to ``end`` (known, or followed until known)."""
         config, run = ready.config, ready.pins.platform_run_id
         start = {tp: o for tp, o in decode_positions(ready.input_start).items() if tp[0] in topics.RTDL_INPUTS}
-        loop = self.loop(pins=ready.pins, bundle=config.bundle, policy=config.policy, start=start, end=end,
+        # Resume after what this run's checkpoints say is durable, but re-read any context the join plane
+        # lost (its positions are written atomically with its state).
+        joined = self.join_store.positions(run)
+        rewind = {tp: joined.get(tp, start[tp]) for tp in start if tp[0] in CONTEXT_TOPICS}
+        resume = self.drainer.resume_positions(RTDL_GROUP, run, start, rewind)
+        loop = self.loop(pins=ready.pins, bundle=config.bundle, policy=config.policy, start=resume, end=end,
                          batch_size=config.decision_batch)
-        drained = self.drainer.drain(RTDL_GROUP, run, config.decision_batch, start, end, loop.handle, loop.flush,
+        drained = self.drainer.drain(RTDL_GROUP, run, config.decision_batch, resume, end, loop.handle, loop.flush,
                                      loop.ahead, lambda consumer: self.consumers.decorate(ready, consumer))
+        earlier = sum(resume[tp] - start[tp] for tp in start)
         final = resolve_end(end) or {}
         s = loop.stats
         return self.facts.complete(run, "rtdl", {
-            "consumed": drained.consumed, "admitted_inputs": sum(final[tp] - start[tp] for tp in start),
+            "consumed": earlier + drained.consumed, "resumed_after": earlier,
+            "admitted_inputs": sum(final[tp] - start[tp] for tp in start),
             "decisions": s.decisions, "degraded": s.degraded, "new_action_outcomes": s.new_outcomes,
             "case_triggers": s.case_triggers, "context_items": s.context_items,
             "foreign_records": s.foreign_records, "max_pending": s.max_pending,

@@ -10,14 +10,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from fp_core.drills import DrillRecord
 from fp_core.envelope import iso_utc
 from fp_core.evidence import RunHeader
-from fp_core.offsets import OffsetRange
 from fp_core.ports import CheckpointLog, Clock, Log, StageLauncher
 from fp_core.run_config import RunConfig, config_digest
-from fp_core.services.archive import ArchiveStage
-from fp_core.services.cm import CmStage
+from fp_core.services.archive import ARCHIVE_GROUP, ArchiveStage
+from fp_core.services.cm import CM_GROUP, CmStage
 from fp_core.services.control import ReadySignal, StageComplete, StreamComplete
 from fp_core.services.facts import FactLog
 from fp_core.services.ls import LabelService
@@ -26,6 +24,11 @@ from fp_core.services.rtdl import RTDL_GROUP
 from fp_core.services.sr import ScenarioRunner
 from fp_core.services.wsp import WorldStreamer
 from fp_core.world import scenario_run_id_for
+
+TRUTH_GROUPS = (RTDL_GROUP, CM_GROUP, ARCHIVE_GROUP)
+"""The consumer groups whose consumption wrote truth: their ranges are the replay anchors."""
+CLOSING_STAGES = ("rtdl", "cm", "ls", "archive")
+"""The stages whose STAGE_COMPLETE a run needs before it can be closed as completed."""
 
 
 @dataclass
@@ -74,12 +77,25 @@ class RunWorkflow:
                          pins=ready.pins.model_dump(mode="json") if ready else {}, git_sha=self.git_sha,
                          component_versions=dict(self.component_versions))
 
-    def close(self, platform_run_id: str) -> tuple[str, dict[str, bytes], list[DrillRecord]]:
-        """Close a run from its facts alone (``fp-reporter``): the bundle, without stage timings."""
+    def close(self, platform_run_id: str) -> RunResult:
+        """Close a run from its facts alone (``fp-reporter``): the bundle, without stage timings; a run
+        whose stages did not all finish (its orchestrator died) is closed as FAILED, naming the stage."""
         facts = self.facts.read(platform_run_id)
+        config = facts.ready.config
+        scenario = scenario_run_id_for(config.seed, config.events)
         now = self.clock.now_ms()
-        header = self.header(facts.ready.config, platform_run_id, now, now, facts.ready)
-        return self.reporter.close_run(facts, header)
+        header = self.header(config, platform_run_id, now, now, facts.ready)
+        missing = ["wsp_ig"] if facts.stream is None else [s for s in CLOSING_STAGES if s not in facts.stages]
+        if missing:
+            reason = f"the run's fact log has no completion of {missing}: the stage never finished"
+            partial = run_counts(facts.stream, facts.stages) if facts.stream else {}
+            key = self.reporter.write_failure(platform_run_id, header, missing[0], reason, partial, TRUTH_GROUPS)
+            return RunResult(platform_run_id, scenario, "FAILED", self.evidence_uri(key.rsplit("/", 1)[0]),
+                             {"failure_stage": missing[0], "reason": reason, "failure_key": key})
+        prefix, files, drills = self.reporter.close_run(facts, header)
+        status = "COMPLETED" if all(d.passed for d in drills) else "COMPLETED_WITH_FAILED_DRILLS"
+        return RunResult(platform_run_id, scenario, status, self.evidence_uri(prefix),
+                         {"drills": {d.drill_id: d.passed for d in drills}}, files)
 
     def run(self, config: RunConfig, platform_run_id: str) -> RunResult:
         started_ms = self.clock.now_ms()
@@ -140,7 +156,6 @@ class RunWorkflow:
                              error=reason)
             header = self.header(config, platform_run_id, started_ms, self.clock.now_ms(), ready)
             partial = run_counts(stream, done) if stream else {}
-            consumed: list[OffsetRange] = self.checkpoints.ranges(platform_run_id, RTDL_GROUP)
-            prefix = self.reporter.write_failure(platform_run_id, header, current, reason, partial, consumed)
-            return RunResult(platform_run_id, scenario, "FAILED", self.evidence_uri(prefix),
-                             {"failure_stage": current, "reason": str(exc), "counts": partial})
+            key = self.reporter.write_failure(platform_run_id, header, current, reason, partial, TRUTH_GROUPS)
+            return RunResult(platform_run_id, scenario, "FAILED", self.evidence_uri(key.rsplit("/", 1)[0]),
+                             {"failure_stage": current, "reason": str(exc), "counts": partial, "failure_key": key})

@@ -1,0 +1,271 @@
+"""Replay (seed 11.6, 15.4): re-derive a run's decisions from its recorded replay anchors and prove
+they match what DLA audited.
+
+The replay reads the bundle's anchors (``replay/offset_ranges.json``) and the run's pinned config and
+pins (``run.json``), re-consumes exactly those offset ranges — from the bus, or from the archive when
+retention has passed — rebuilds the join plane in a namespace of its own, and re-runs DF with the
+pinned bundle and policy. It touches none of the run's truth stores: its audit, action and bus sinks
+only compare and discard. Each re-derived decision's canonical digest is compared with the audited
+record of the same decision id; the result is a write-once proof under
+``evidence/runs/<id>/replay/proofs/<replay_id>.json``.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any, Literal
+
+from fp_core.canonical import digest
+from fp_core.decisions import ActionIntent, ActionOutcome, AuditRecord, DecisionRecord
+from fp_core.envelope import iso_utc
+from fp_core.errors import NotFound
+from fp_core.evidence import OffsetRangesDoc, ReplayProof, RunHeader, bundle_prefix, render
+from fp_core.identity import derive_id
+from fp_core.offsets import OffsetRange, OriginOffset
+from fp_core.pins import ContextPins
+from fp_core.ports import (
+    AuditLog,
+    BusConsumer,
+    BusRecord,
+    Clock,
+    Delivery,
+    Log,
+    ObjectStore,
+    OutboundMessage,
+    TopicPartition,
+)
+from fp_core.run_config import RunConfig
+from fp_core.scoring import ScoringBundle
+from fp_core.services.consuming import RangeConsumer
+from fp_core.services.rtdl import DecisionLoop
+
+Source = Literal["kafka", "archive"]
+MAX_DIFFERENCES = 20
+
+
+def decision_digest(decision: DecisionRecord) -> str:
+    return digest(decision.model_dump(mode="json"))
+
+
+def field_differences(audited: Mapping[str, Any], replayed: Mapping[str, Any], path: str = "") -> list[dict[str, Any]]:
+    """Field-by-field differences between two decision documents (nested fields as dotted paths)."""
+    out: list[dict[str, Any]] = []
+    for key in sorted(set(audited) | set(replayed)):
+        a, r = audited.get(key), replayed.get(key)
+        if a == r:
+            continue
+        where = f"{path}.{key}" if path else key
+        if isinstance(a, dict) and isinstance(r, dict):
+            out += field_differences(a, r, where)
+        else:
+            out.append({"field": where, "audited": a, "replayed": r})
+    return out
+
+
+class ComparingAudit:
+    """The replay's audit sink: compares each re-derived decision with the audited one, keeps digests."""
+
+    def __init__(self, audited: Mapping[str, str], audit_log: AuditLog, platform_run_id: str) -> None:
+        self._audited, self._audit_log, self._run = audited, audit_log, platform_run_id
+        self.replayed: dict[str, str] = {}
+        self.matched = 0
+        self.mismatched = 0
+        self.differences: list[dict[str, Any]] = []
+
+    def append(self, records: Sequence[AuditRecord]) -> int:
+        for r in records:
+            d = r.decision
+            replayed = decision_digest(d)
+            self.replayed[d.decision_id] = replayed
+            audited = self._audited.get(d.decision_id)
+            if audited == replayed:
+                self.matched += 1
+                continue
+            self.mismatched += 1
+            if len(self.differences) < MAX_DIFFERENCES:
+                self.differences.append(self._difference(d, audited))
+        return len(records)
+
+    def _difference(self, replayed: DecisionRecord, audited_digest: str | None) -> dict[str, Any]:
+        if audited_digest is None:
+            return {"decision_id": replayed.decision_id, "event_id": replayed.event_id, "fields": [],
+                    "detail": "no audited decision with this id"}
+        [audited] = [a.decision for a in self._audit_log.for_events(self._run, [replayed.event_id])
+                     if a.decision.decision_id == replayed.decision_id]
+        return {"decision_id": replayed.decision_id, "event_id": replayed.event_id,
+                "fields": field_differences(audited.model_dump(mode="json"), replayed.model_dump(mode="json"))}
+
+    def scan(self, platform_run_id: str) -> Iterator[AuditRecord]:
+        return iter(())
+
+    def for_events(self, platform_run_id: str, event_ids: Sequence[str]) -> list[AuditRecord]:
+        return []
+
+
+class NoActions:
+    """The replay's action sink: a replay never acts."""
+
+    def execute(self, intents: Sequence[ActionIntent]) -> list[ActionOutcome]:
+        return []
+
+    def outcome_counts(self, platform_run_id: str) -> dict[str, int]:
+        return {"intents": 0, "outcomes": 0, "duplicate_outcomes": 0}
+
+
+class DiscardingBus:
+    """The replay's bus sink: what a live run would publish (audit, case triggers) is dropped, by design."""
+
+    def publish(self, messages: Sequence[OutboundMessage]) -> list[Delivery]:
+        return [Delivery(OriginOffset(topic=m.topic, partition=0, offset=0), None) for m in messages]
+
+    def close(self) -> None:
+        pass
+
+
+class NoCheckpoints:
+    """A replay records no consumed ranges: the run's checkpoint log is truth and stays untouched."""
+
+    def record(self, platform_run_id: str, consumer_group: str, ranges: Sequence[OffsetRange]) -> None:
+        pass
+
+    def ranges(self, platform_run_id: str, consumer_group: str) -> list[OffsetRange]:
+        return []
+
+
+class ArchiveConsumer:
+    """A bus consumer over the run's archive objects (``archive/<run>/<topic>/p<n>/<start>-<end>.jsonl``):
+    the same records at the same origin offsets, for when the bus's retention has passed."""
+
+    def __init__(self, objects: ObjectStore, keys: Sequence[str]) -> None:
+        self._objects = objects
+        self._keys: dict[TopicPartition, list[tuple[int, str]]] = {}
+        for key in keys:
+            _archive, _run, topic, part, span = key.split("/", 4)
+            start = int(span.split("-", 1)[0])
+            self._keys.setdefault((topic, int(part.removeprefix("p"))), []).append((start, key))
+        for v in self._keys.values():
+            v.sort()
+        self._position: dict[TopicPartition, int] = {}
+        self._buffer: dict[TopicPartition, list[BusRecord]] = {}
+        self._paused: set[TopicPartition] = set()
+
+    def assign(self, positions: Mapping[TopicPartition, int]) -> None:
+        self._position = dict(positions)
+        self._buffer = {tp: [] for tp in positions}
+
+    def _fill(self, tp: TopicPartition) -> None:
+        want = self._position[tp]
+        for start, key in self._keys.get(tp, []):
+            lines = self._objects.get(key).splitlines()
+            end = start + len(lines) - 1
+            if end < want:
+                continue
+            for line in lines:
+                d = json.loads(line)
+                if d["offset"] >= want:
+                    self._buffer[tp].append(BusRecord(
+                        OriginOffset(topic=tp[0], partition=tp[1], offset=d["offset"]),
+                        base64.b64decode(d["key"]) or None, d["value"].encode()))
+            return
+
+    def poll_batch(self, max_records: int, timeout_s: float) -> list[BusRecord]:
+        out: list[BusRecord] = []
+        for tp in sorted(self._position):
+            if tp in self._paused:
+                continue
+            if not self._buffer[tp]:
+                self._fill(tp)
+            take = self._buffer[tp][: max_records - len(out)]
+            del self._buffer[tp][: len(take)]
+            if take:
+                self._position[tp] = take[-1].origin.offset + 1
+            out += take
+            if len(out) >= max_records:
+                break
+        return out
+
+    def commit(self, next_offsets: Mapping[TopicPartition, int]) -> None:
+        pass
+
+    def committed(self, partitions: Sequence[TopicPartition]) -> dict[TopicPartition, int | None]:
+        return dict.fromkeys(partitions)
+
+    def end_offsets(self, topics: Sequence[str]) -> dict[TopicPartition, int]:
+        out: dict[TopicPartition, int] = {}
+        for (topic, part), spans in self._keys.items():
+            if topic in topics:
+                out[(topic, part)] = max(int(k.rsplit("-", 1)[1].split(".")[0]) for _s, k in spans) + 1
+        return out
+
+    def pause(self, partitions: Sequence[TopicPartition]) -> None:
+        self._paused.update(partitions)
+
+    def resume(self, partitions: Sequence[TopicPartition]) -> None:
+        self._paused.difference_update(partitions)
+
+    def close(self) -> None:
+        pass
+
+
+class Replayer:
+    """``fp replay``: the run's decisions re-derived from its anchors and compared with DLA's."""
+
+    def __init__(self, objects: ObjectStore, audit_log: AuditLog, consumer: Callable[[str], BusConsumer],
+                 loop: Callable[..., DecisionLoop], clock: Clock, log: Log) -> None:
+        self._objects, self._audit_log, self._consumer, self._loop = objects, audit_log, consumer, loop
+        self._clock, self._log = clock, log
+
+    def _doc(self, run: str, name: str) -> bytes:
+        try:
+            return self._objects.get(f"{bundle_prefix(run)}/{name}")
+        except NotFound:
+            raise NotFound(f"run {run}: its evidence bundle has no {name} (was the run closed?)") from None
+
+    def replay(self, platform_run_id: str, source: Source = "kafka", bundle: ScoringBundle | None = None,
+               batch_size: int = 5_000) -> tuple[str, ReplayProof]:
+        """Replay the run; returns the proof's key and the proof (also written, write-once)."""
+        run = platform_run_id
+        header = RunHeader.model_validate_json(self._doc(run, "run.json"))
+        anchors_doc = OffsetRangesDoc.model_validate_json(self._doc(run, "replay/offset_ranges.json"))
+        config = RunConfig.model_validate(header.config, strict=False)
+        pins = ContextPins.model_validate(header.pins, strict=False)
+        started_ms, t0 = self._clock.now_ms(), self._clock.monotonic()
+        replay_id = "rp-" + derive_id("replay", run, source, started_ms)[:12]
+        audited = {a.decision.decision_id: decision_digest(a.decision) for a in self._audit_log.scan(run)}
+        sink = ComparingAudit(audited, self._audit_log, run)
+        start: dict[TopicPartition, int] = {}
+        end: dict[TopicPartition, int] = {}
+        for r in anchors_doc.ranges:
+            tp = (r.topic, r.partition)
+            start[tp] = min(start.get(tp, r.start_offset), r.start_offset)
+            end[tp] = max(end.get(tp, r.end_offset + 1), r.end_offset + 1)
+        used = bundle or config.bundle
+        loop = self._loop(pins=pins, bundle=used, policy=config.policy, start=start, end=end, batch_size=batch_size,
+                          audit_log=sink, action_log=NoActions(), producer=DiscardingBus(),
+                          join_namespace=f"{run}~{replay_id}")
+        consumer = (self._consumer(f"fp-replay-{replay_id}") if source == "kafka"
+                    else ArchiveConsumer(self._objects, anchors_doc.archive_objects))
+        try:
+            drained = RangeConsumer(consumer, NoCheckpoints(), self._clock, self._log, run, f"fp-replay-{replay_id}",
+                                    batch_size).drain(start, end, loop.handle, loop.flush, loop.ahead)
+        finally:
+            consumer.close()
+        missing = sorted(set(audited) - set(sink.replayed))
+        overall = hashlib.sha256("".join(f"{k}:{v}\n" for k, v in sorted(sink.replayed.items())).encode())
+        duration = round(self._clock.monotonic() - t0, 3)
+        proof = ReplayProof(
+            platform_run_id=run, replay_id=replay_id, source=source, consumer_group=anchors_doc.consumer_group,
+            anchors=anchors_doc.ranges, records_replayed=drained.consumed, bundle_id=f"{used.bundle_id}:{used.version}",
+            bundle_pinned=bundle is None, compared=sink.matched + sink.mismatched, matched=sink.matched,
+            mismatched=sink.mismatched, audited=len(audited), missing_in_replay=len(missing),
+            differences=sink.differences, decisions_digest=overall.hexdigest(), started_at=iso_utc(started_ms),
+            duration_s=duration,
+            rates_per_s={"records": round(drained.consumed / duration, 1) if duration else 0.0})
+        key = f"{bundle_prefix(run)}/replay/proofs/{replay_id}.json"
+        self._objects.put(key, render(proof))
+        self._log.info("replay.proved", platform_run_id=run, replay_id=replay_id, source=source,
+                       compared=proof.compared, mismatched=proof.mismatched)
+        return key, proof

@@ -1,0 +1,121 @@
+"""The join plane obeys commit-after-durable on real Redis: Redis is SIGKILLed right after RTDL made a
+batch durable and its append-only file loses its unsynced tail (what a machine crash does to
+``appendfsync everysec``); after Redis restarts, RTDL resumes and decides exactly what an undisturbed run
+decides."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+import uuid
+from collections.abc import Sequence
+
+import pytest
+from dependency_injector import providers
+
+from fp_adapters.containers import build_container
+from fp_adapters.settings import Settings, load_settings
+from fp_core.decisions import AuditRecord
+from fp_core.ports import AuditLog
+from fp_core.run_config import RunConfig
+from fp_core.services.control import input_range
+from fp_core.services.replay import decision_digest
+from fp_core.services.rtdl import CONTEXT_TOPICS, RTDL_GROUP
+from fp_ops.process import alive, port_open, wait_healthy
+from fp_ops.services.redis import RedisService
+from tests.conftest import isolated_settings
+
+pytestmark = [pytest.mark.substrate, pytest.mark.slow]
+CONFIG = RunConfig(env="local_parity", seed=8, events=2400, decision_batch=40)
+
+
+class AuditThenRedisCrash:
+    """After ``after`` durable audit batches, SIGKILL Redis and cut the tail off its newest AOF file,
+    then fail the append (the RTDL process dies with it)."""
+
+    def __init__(self, inner: AuditLog, after: int) -> None:
+        self.inner, self.left = inner, after
+
+    def append(self, records: Sequence[AuditRecord]) -> int:
+        if self.left <= 0:
+            crash_redis()
+            raise ConnectionError("RTDL died with Redis (injected)")
+        self.left -= 1
+        return self.inner.append(records)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.inner, name)
+
+
+def crash_redis() -> None:
+    svc = RedisService()
+    pid = svc.pid()
+    assert pid is not None and alive(pid)
+    os.killpg(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 30
+    while (alive(pid) or port_open(svc.port)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    newest = max((svc.dir / "appendonlydir").glob("*.incr.aof"), key=lambda p: p.stat().st_mtime)
+    size = newest.stat().st_size
+    with newest.open("r+b") as f:  # the unsynced tail is gone, cut mid-command
+        f.truncate(max(0, size - max(4096, size // 3)))
+
+
+def run_rtdl(settings: Settings, run: str, crash_after: int | None) -> dict[str, str]:
+    container = build_container("local_parity", settings)
+    container.init_resources()
+    try:
+        facts = container.facts().read(run)
+        if crash_after is not None:
+            real = container.adapters.audit_log()
+            container.adapters.audit_log.override(providers.Object(AuditThenRedisCrash(real, crash_after)))
+            with pytest.raises(ConnectionError):
+                container.rtdl().decide(facts.ready, facts.require_stream())
+            return {}
+        done = container.rtdl().decide(facts.ready, facts.require_stream())
+        assert done.stats["decisions"] >= 0
+        return {a.decision.decision_id: decision_digest(a.decision) for a in container.adapters.audit_log().scan(run)}
+    finally:
+        container.shutdown_resources()
+
+
+def prepare(tag: str, redis_db: int, run: str) -> Settings:
+    settings = isolated_settings(load_settings("local_parity"), f"{tag}_{uuid.uuid4().hex[:6]}", redis_db)
+    container = build_container("local_parity", settings)
+    container.init_resources()
+    try:
+        container.wsp().stream(container.sr().ready(CONFIG, run))
+    finally:
+        container.shutdown_resources()
+    return settings
+
+
+def test_redis_sigkill_with_a_lost_aof_tail_still_gives_the_undisturbed_decisions(substrate: None) -> None:
+    run = "pr-joinplane"
+    clean = prepare("jp_clean", 8, run)
+    expected = run_rtdl(clean, run, None)
+    assert len(expected) == 600
+
+    crashed = prepare("jp_crash", 9, run)
+    run_rtdl(crashed, run, crash_after=5)
+    svc = RedisService()
+    svc.start()
+    wait_healthy(svc)
+    assert lost_context(crashed, run), "the truncated AOF lost nothing of the join plane; the test proves nothing"
+    assert run_rtdl(crashed, run, None) == expected
+
+
+def lost_context(settings: Settings, run: str) -> dict[tuple[str, int], tuple[int, int]]:
+    """Context partitions whose surviving join-plane position is behind what RTDL had made durable."""
+    container = build_container("local_parity", settings)
+    container.init_resources()
+    try:
+        facts = container.facts().read(run)
+        start, _end = input_range(facts.require_stream())
+        durable = container.drainer().resume_positions(RTDL_GROUP, run, start)
+        kept = container.adapters.join_store().positions(run)
+        return {tp: (kept.get(tp, start[tp]), durable[tp]) for tp in start
+                if tp[0] in CONTEXT_TOPICS and kept.get(tp, start[tp]) < durable[tp]}
+    finally:
+        container.shutdown_resources()
