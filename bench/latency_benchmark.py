@@ -11,26 +11,19 @@ its own process; RTDL reports per-decision latency histograms.
 
 from __future__ import annotations
 
-import argparse
 import json
 import time
 import uuid
 
-from fp_apps.wiring import platform
+from bench._common import arguments, sealed_platform
 from fp_core.run_config import RunConfig
-from fp_core.services.sr import seal_world
 from fp_core.world import EVENTS_PER_FLOW
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--rate", type=float, default=5_000)
-    ap.add_argument("--events", type=int, default=50_000)
-    ap.add_argument("--seed", type=int, default=17)
-    args = ap.parse_args()
+    args = arguments(50_000, 17, rate=5_000.0)
     run_id = f"lat-{uuid.uuid4().hex[:8]}"
-    with platform("local_parity") as container:
-        seal_world(container.adapters.objects(), args.seed, args.events)
+    with sealed_platform(args.seed, args.events) as container:
         ready = container.sr().ready(RunConfig(env="local_parity", seed=args.seed, events=args.events), run_id)
         follower = container.launcher().follow_rtdl(run_id, 0.0)
         t0 = time.monotonic()

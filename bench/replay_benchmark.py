@@ -6,23 +6,17 @@ archive; replay throughput as a ratio of RTDL's in the original run (target >= 1
 
 from __future__ import annotations
 
-import argparse
 import json
 import uuid
 
-from fp_apps.wiring import platform
+from bench._common import arguments, sealed_platform
 from fp_core.run_config import DRILLS, RunConfig
-from fp_core.services.sr import seal_world
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--events", type=int, default=100_000)
-    ap.add_argument("--seed", type=int, default=7)
-    args = ap.parse_args()
+    args = arguments(100_000, 7)
     run_id = f"bench-replay-{uuid.uuid4().hex[:8]}"
-    with platform("local_parity") as container:
-        seal_world(container.adapters.objects(), args.seed, args.events)
+    with sealed_platform(args.seed, args.events) as container:
         result = container.workflow().run(RunConfig(env="local_parity", seed=args.seed, events=args.events,
                                                     drills=DRILLS), run_id)
         rtdl_rate = result.summary["rates_per_s"]["events_per_s_rtdl"]

@@ -1,0 +1,28 @@
+"""What the benchmarks share: the standard arguments, and a started local_parity container with the
+scenario's world already sealed (sealing is the engine's work, not the platform's, so it is not timed)."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from fp_adapters.containers import Platform
+from fp_apps.wiring import platform
+from fp_core.services.sr import seal_world
+
+
+def arguments(events: int, seed: int, **extra: float) -> argparse.Namespace:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--events", type=int, default=events)
+    ap.add_argument("--seed", type=int, default=seed)
+    for name, default in extra.items():
+        ap.add_argument(f"--{name}", type=type(default), default=default)
+    return ap.parse_args()
+
+
+@contextmanager
+def sealed_platform(seed: int, events: int) -> Iterator[Platform]:
+    with platform("local_parity") as container:
+        seal_world(container.adapters.objects(), seed, events)
+        yield container
