@@ -25,7 +25,7 @@ def main() -> None:
     run_id = f"lat-{uuid.uuid4().hex[:8]}"
     with sealed_platform(args.seed, args.events) as container:
         ready = container.sr().ready(RunConfig(env="local_parity", seed=args.seed, events=args.events), run_id)
-        follower = container.launcher().follow_rtdl(run_id, 0.0)
+        follower = container.launcher().follow_rtdl(run_id)
         t0 = time.monotonic()
         stream = container.wsp().stream(ready, rate=args.rate, batch=max(50, int(args.rate / 20)))
         offered_s = time.monotonic() - t0

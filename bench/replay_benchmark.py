@@ -22,7 +22,7 @@ def main() -> None:
         rtdl_rate = result.summary["rates_per_s"]["events_per_s_rtdl"]
         proofs = {}
         for source in ("kafka", "archive"):
-            key, proof = container.replayer().replay(run_id, source)  # type: ignore[arg-type]
+            key, proof = container.replayer().replay(run_id, source)
             proofs[source] = {"proof_key": key, "compared": proof.compared, "matched": proof.matched,
                               "mismatched": proof.mismatched, "records": proof.records_replayed,
                               "duration_s": proof.duration_s, "records_per_s": proof.rates_per_s["records"],

@@ -10,7 +10,7 @@ if [ ! -x .venv-checkov/bin/checkov ]; then
   .venv-checkov/bin/pip install -q 'checkov>=3.2,<4'
 fi
 echo "== ruff"; .venv/bin/ruff check src tests bench examples conformance
-echo "== mypy --strict"; .venv/bin/mypy
+echo "== mypy --strict"; .venv/bin/mypy && .venv/bin/mypy bench examples/quickstart.py examples/read_evidence.py
 echo "== import-linter (layers, a pure core, conformance through ports only)"; .venv/bin/lint-imports --no-cache
 echo "== unit tests (fp_core line coverage >= 95%)"
 .venv/bin/python -m pytest tests/unit -q --cov=src/fp_core --cov-report=term:skip-covered --cov-fail-under=95
