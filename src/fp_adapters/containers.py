@@ -238,8 +238,8 @@ class Platform(containers.DeclarativeContainer):
         checkpoints=adapters.checkpoints, join_store=adapters.join_store, index=adapters.admission_index,
         quarantine_index=adapters.quarantine_index)
     replayer = providers.Singleton(Replayer, objects=adapters.objects, audit_log=adapters.audit_log,
-                                   consumer=adapters.consumer, loop=decision_loop.provider, clock=adapters.clock,
-                                   log=adapters.log)
+                                   consumer=adapters.consumer, loop=decision_loop.provider, drainer=drainer,
+                                   clock=adapters.clock, log=adapters.log)
     launcher = providers.Selector(
         adapters.rtdl_launch,
         process=providers.Singleton(ProcessStageLauncher, settings),

@@ -156,7 +156,23 @@ class Drainer:
         if decorate is not None:
             consumer = decorate(consumer)
         try:
-            return RangeConsumer(consumer, self.checkpoints, self.clock, self.log, platform_run_id, group,
-                                 max_batch).drain(start, end, handle, flush, throttle)
+            return self.drain_on(consumer, group, platform_run_id, max_batch, start, end, handle, flush, throttle)
         finally:
             consumer.close()
+
+    def drain_on(self, consumer: BusConsumer, group: str, platform_run_id: str, max_batch: int,
+                 start: Mapping[TopicPartition, int], end: Ends, handle: Handler, flush: Flush | None = None,
+                 throttle: Throttle | None = None, record: bool = True) -> DrainReport:
+        """The consume loop on a given consumer; ``record=False`` (a replay) leaves the checkpoint log alone."""
+        return RangeConsumer(consumer, self.checkpoints if record else NoCheckpoints(), self.clock, self.log,
+                             platform_run_id, group, max_batch).drain(start, end, handle, flush, throttle)
+
+
+class NoCheckpoints:
+    """Records no consumed ranges: for a replay, which must leave the run's checkpoint log untouched."""
+
+    def record(self, platform_run_id: str, consumer_group: str, ranges: Sequence[OffsetRange]) -> None:
+        pass
+
+    def ranges(self, platform_run_id: str, consumer_group: str) -> list[OffsetRange]:
+        return []

@@ -24,7 +24,7 @@ from fp_core.envelope import iso_utc
 from fp_core.errors import NotFound
 from fp_core.evidence import OffsetRangesDoc, ReplayProof, RunHeader, bundle_prefix, render
 from fp_core.identity import derive_id
-from fp_core.offsets import OffsetRange, OriginOffset
+from fp_core.offsets import OriginOffset
 from fp_core.pins import ContextPins
 from fp_core.ports import (
     AuditLog,
@@ -39,7 +39,7 @@ from fp_core.ports import (
 )
 from fp_core.run_config import RunConfig
 from fp_core.scoring import ScoringBundle
-from fp_core.services.consuming import RangeConsumer
+from fp_core.services.consuming import Drainer
 from fp_core.services.rtdl import DecisionLoop
 
 Source = Literal["kafka", "archive"]
@@ -125,16 +125,6 @@ class DiscardingBus:
         pass
 
 
-class NoCheckpoints:
-    """A replay records no consumed ranges: the run's checkpoint log is truth and stays untouched."""
-
-    def record(self, platform_run_id: str, consumer_group: str, ranges: Sequence[OffsetRange]) -> None:
-        pass
-
-    def ranges(self, platform_run_id: str, consumer_group: str) -> list[OffsetRange]:
-        return []
-
-
 class ArchiveConsumer:
     """A bus consumer over the run's archive objects (``archive/<run>/<topic>/p<n>/<start>-<end>.jsonl``):
     the same records at the same origin offsets, for when the bus's retention has passed."""
@@ -214,9 +204,9 @@ class Replayer:
     """``fp replay``: the run's decisions re-derived from its anchors and compared with DLA's."""
 
     def __init__(self, objects: ObjectStore, audit_log: AuditLog, consumer: Callable[[str], BusConsumer],
-                 loop: Callable[..., DecisionLoop], clock: Clock, log: Log) -> None:
+                 loop: Callable[..., DecisionLoop], drainer: Drainer, clock: Clock, log: Log) -> None:
         self._objects, self._audit_log, self._consumer, self._loop = objects, audit_log, consumer, loop
-        self._clock, self._log = clock, log
+        self._drainer, self._clock, self._log = drainer, clock, log
 
     def _doc(self, run: str, name: str) -> bytes:
         try:
@@ -249,8 +239,8 @@ class Replayer:
         consumer = (self._consumer(f"fp-replay-{replay_id}") if source == "kafka"
                     else ArchiveConsumer(self._objects, anchors_doc.archive_objects))
         try:
-            drained = RangeConsumer(consumer, NoCheckpoints(), self._clock, self._log, run, f"fp-replay-{replay_id}",
-                                    batch_size).drain(start, end, loop.handle, loop.flush, loop.ahead)
+            drained = self._drainer.drain_on(consumer, f"fp-replay-{replay_id}", run, batch_size, start, end,
+                                             loop.handle, loop.flush, loop.ahead, record=False)
         finally:
             consumer.close()
         missing = sorted(set(audited) - set(sink.replayed))
