@@ -97,14 +97,19 @@ def bad_events_quarantined_with_reason(ctx: ConformanceContext) -> str:
     mismatched = pins.model_copy(update={"bundle_id": "other:9"})
     receipts = ctx.container.gate(pins).submit("s1", [
         b"\xff not json", envelope(pins, _hex(4), "loyalty_points"), envelope(foreign, _hex(5)),
-        envelope(pins, _hex(6), amount=-1), envelope(mismatched, _hex(7))])
+        envelope(pins, _hex(6), amount=-1), envelope(mismatched, _hex(7)),
+        envelope(pins, _hex(9)).replace(b'"currency": "GBP"', b'"currency": "GBP", "x": NaN'),
+        envelope(pins, _hex(10)).replace(b'"currency": "GBP"', b'"currency": "GBP", "a\\u0000b": 1')])
     got = [(r.outcome, r.reason) for r in receipts]
     want = [QuarantineReason.INVALID_ENVELOPE, QuarantineReason.UNKNOWN_EVENT_TYPE, QuarantineReason.FOREIGN_RUN,
-            QuarantineReason.INVALID_PAYLOAD, QuarantineReason.PIN_MISMATCH]
+            QuarantineReason.INVALID_PAYLOAD, QuarantineReason.PIN_MISMATCH, QuarantineReason.INVALID_PAYLOAD,
+            QuarantineReason.INVALID_PAYLOAD]
     assert got == [(AdmissionOutcome.QUARANTINE, r) for r in want], got
     assert "payload.amount_minor" in receipts[3].detail and "pins.bundle_id" in receipts[4].detail
-    assert len(ctx.ports.quarantine_index.for_run(pins.platform_run_id)) == 5
-    return "invalid envelope, unknown type, foreign run, invalid payload, pin mismatch -> QUARANTINE + reason"
+    assert "\x00" not in receipts[6].detail and "a\\u0000b" in receipts[6].detail
+    assert len(ctx.ports.quarantine_index.for_run(pins.platform_run_id)) == 7
+    return ("invalid envelope, unknown type, foreign run, invalid payload, pin mismatch, a non-finite number, "
+            "a NUL in a field name -> QUARANTINE + reason, stored by every index")
 
 
 def publish_ambiguity_explicit(ctx: ConformanceContext) -> str:
@@ -146,7 +151,12 @@ def truth_stores_append_only(ctx: ConformanceContext) -> str:
     label = p.labels.for_run(run)[0]
     assert p.labels.append([label.model_copy(update={"source": "forged"})]) == 0
     assert p.labels.for_run(run)[0] == label
-    return "audit and label records keep their first content when their id is appended again"
+    [receipt] = p.receipts.sample(run, 1)
+    before = p.receipts.counts(run)
+    p.receipts.append([receipt.model_copy(update={"detail": "forged"})], [])
+    assert p.receipts.counts(run) == before, "a receipt id was appended twice"
+    assert receipt in p.receipts.for_events(run, [receipt.event_id])
+    return "audit, label and receipt records keep their first content when their id is appended again"
 
 
 def origin_offsets_replayable(ctx: ConformanceContext) -> str:

@@ -64,13 +64,20 @@ class Verdict:
     publish: bool
 
 
+def printable(text: str, limit: int = 500) -> str:
+    """``text`` safe for any store and log line: control characters (NUL included) and lone surrogates
+    escaped, length bounded. Details quote untrusted input; this is how they stay storable."""
+    out = "".join(c if c.isprintable() and not 0xD800 <= ord(c) <= 0xDFFF else f"\\u{ord(c):04x}" for c in text)
+    return out if len(out) <= limit else out[:limit] + "..."
+
+
 def describe_validation_error(exc: ValidationError, prefix: str = "") -> str:
     """Compact, field-naming description of a validation failure (first three problems)."""
     parts = []
     for err in exc.errors()[:3]:
         loc = ".".join(str(p) for p in err["loc"]) or "<root>"
         parts.append(f"{prefix}{loc}: {err['msg']}")
-    return "; ".join(parts)
+    return printable("; ".join(parts))
 
 
 def screen(raw: bytes, expected: ContextPins, class_map: Mapping[str, EventClass]) -> Candidate | Rejection:
@@ -81,7 +88,12 @@ def screen(raw: bytes, expected: ContextPins, class_map: Mapping[str, EventClass
     except ValidationError as exc:
         return Rejection(QuarantineReason.INVALID_ENVELOPE, describe_validation_error(exc),
                          UNCLASSIFIED, raw_hash[:32], "", raw_hash, raw)
-    p_hash = payload_hash(env.payload)
+    try:
+        p_hash = payload_hash(env.payload)
+    except (ValueError, UnicodeError):  # NaN, Infinity, 1e400, a lone surrogate: no canonical form
+        return Rejection(QuarantineReason.INVALID_PAYLOAD,
+                         "payload: holds a non-finite number (NaN, Infinity, 1e400) or unencodable text",
+                         UNCLASSIFIED, env.event_id, env.event_type, raw_hash, raw)
     cls = resolve_event_class(env.event_type, class_map)
     class_name = cls.name if cls else UNCLASSIFIED
     if env.pins.platform_run_id != expected.platform_run_id:
@@ -99,7 +111,7 @@ def screen(raw: bytes, expected: ContextPins, class_map: Mapping[str, EventClass
                          UNCLASSIFIED, env.event_id, env.event_type, p_hash, raw)
     schema: type[BaseModel] = PAYLOAD_SCHEMAS[cls.payload_schema]
     try:
-        schema.model_validate(env.payload, strict=False)
+        schema.model_validate(env.payload, strict=True)  # what IG admits is exactly what RTDL decodes
     except ValidationError as exc:
         return Rejection(QuarantineReason.INVALID_PAYLOAD, describe_validation_error(exc, "payload."),
                          cls.name, env.event_id, env.event_type, p_hash, raw)

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from pydantic import AwareDatetime, Field
+from pydantic import AwareDatetime, Field, field_validator
 
 from fp_core.model import FrozenModel
 from fp_core.pins import ContextPins, Identifier
 
 EVENT_SCHEMA_VERSION = "fp.event.v1"
+RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})$")
 
 
 class EventEnvelope(FrozenModel):
@@ -19,10 +21,18 @@ class EventEnvelope(FrozenModel):
     event_id: Annotated[str, Field(pattern=r"^[0-9a-f]{32}$")]
     event_type: Identifier
     ts_utc: AwareDatetime
+    """RFC 3339 with an upper-case ``T`` and a ``Z`` or ``±HH:MM`` offset: what every consumer parses."""
     pins: ContextPins
     payload: dict[str, Any]
     schema_version: Identifier = EVENT_SCHEMA_VERSION
     producer: Identifier
+
+    @field_validator("ts_utc", mode="before")
+    @classmethod
+    def _rfc3339(cls, value: Any) -> Any:
+        if not isinstance(value, str) or not RFC3339.match(value):
+            raise ValueError("must be an RFC 3339 timestamp like 2026-01-01T00:00:00.000Z")
+        return datetime.fromisoformat(value)  # exactly what RTDL's parser will read
 
 
 def iso_utc(ts_ms: int) -> str:

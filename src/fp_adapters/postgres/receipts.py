@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import psycopg
+
 from fp_adapters.postgres.base import PgStore
 from fp_core.offsets import OriginOffset
 from fp_core.receipts import PublishRecord, Receipt
@@ -22,17 +24,32 @@ def _receipt(row: tuple[object, ...]) -> Receipt:
         "payload_hash": row[9], "publish_state": row[10], "published_at": published}, strict=False)
 
 
+def _row(r: Receipt) -> tuple[object, ...]:
+    at = r.published_at
+    return (r.receipt_id, r.platform_run_id, r.scenario_run_id, r.event_class, r.event_id, r.event_type,
+            r.outcome.value, r.reason.value if r.reason else None, r.detail, r.payload_hash,
+            r.publish_state.value if r.publish_state else None, at.topic if at else None,
+            at.partition if at else None, at.offset if at else None)
+
+
 class PgReceiptLog(PgStore):
     def append(self, receipts: Sequence[Receipt], publishes: Sequence[PublishRecord]) -> None:
+        """COPY (the fast path); a batch whose receipt ids are already there (IG re-submitted after a
+        crash) keeps the receipts written first and adds only the missing ones — never a second one."""
+        try:
+            self._append(receipts, publishes, fast=True)
+        except psycopg.errors.UniqueViolation:
+            self._append(receipts, publishes, fast=False)
+
+    def _append(self, receipts: Sequence[Receipt], publishes: Sequence[PublishRecord], fast: bool) -> None:
         with self.tx() as conn, conn.cursor() as cur:
-            with cur.copy(f"COPY receipts ({RECEIPT_COLS}) FROM STDIN") as cp:
-                for r in receipts:
-                    at = r.published_at
-                    cp.write_row((r.receipt_id, r.platform_run_id, r.scenario_run_id, r.event_class, r.event_id,
-                                  r.event_type, r.outcome.value, r.reason.value if r.reason else None, r.detail,
-                                  r.payload_hash, r.publish_state.value if r.publish_state else None,
-                                  at.topic if at else None, at.partition if at else None,
-                                  at.offset if at else None))
+            if fast:
+                with cur.copy(f"COPY receipts ({RECEIPT_COLS}) FROM STDIN") as cp:
+                    for r in receipts:
+                        cp.write_row(_row(r))
+            else:
+                cur.executemany(f"INSERT INTO receipts ({RECEIPT_COLS}) VALUES ({', '.join(['%s'] * 14)}) "
+                                "ON CONFLICT (receipt_id) DO NOTHING", [_row(r) for r in receipts])
             if publishes:
                 with cur.copy("COPY publish_log (platform_run_id, event_class, event_id, state, pub_topic, "
                               "pub_partition, pub_offset, error) FROM STDIN") as cp:

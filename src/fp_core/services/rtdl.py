@@ -83,6 +83,8 @@ class RtdlStats:
     foreign_records: int = 0
     max_pending: int = 0
     decision_batches: int = 0
+    dead_letters: int = 0
+    republished_copies: int = 0
     consumed_by_topic: dict[str, int] = field(default_factory=dict)
     consumed_to_durable: LatencyHistogram = field(default_factory=LatencyHistogram)
     ready_to_durable: LatencyHistogram = field(default_factory=LatencyHistogram)
@@ -117,6 +119,7 @@ class DecisionLoop:
         self._pending: list[tuple[int, str, float, TransactionView]] = []
         self._undecided: dict[TopicPartition, deque[int]] = {}
         self._decided: set[OriginOffset] = set()
+        self._seen_traffic: set[str] = set()
 
     def handle(self, records: Sequence[BusRecord]) -> dict[TopicPartition, int]:
         run = self.pins.platform_run_id
@@ -127,24 +130,37 @@ class DecisionLoop:
             tp = (o.topic, o.partition)
             self._position[tp] = o.offset + 1
             self.stats.consumed_by_topic[o.topic] = self.stats.consumed_by_topic.get(o.topic, 0) + 1
-            body = json.loads(rec.value)
-            if body["pins"]["platform_run_id"] != run:
-                self.stats.foreign_records += 1
+            try:
+                body = json.loads(rec.value)
+                if body["pins"]["platform_run_id"] != run:
+                    self.stats.foreign_records += 1
+                    continue
+                t = ts_ms(datetime.fromisoformat(body["ts_utc"]))
+                payload = body["payload"]
+                if o.topic == topics.TRAFFIC_FRAUD:
+                    item: TransactionView | ContextItem = TransactionView(
+                        event_id=body["event_id"], ts_ms=t, txn_id=payload["txn_id"], flow_id=payload["flow_id"],
+                        merchant_id=payload["merchant_id"], amount_minor=int(payload["amount_minor"]),
+                        merchant_country=payload["merchant_country"], origin=o)
+                else:
+                    kind, key_field = CONTEXT_TOPICS[o.topic]
+                    item = ContextItem(kind=kind, key=str(payload[key_field]), ts_ms=t, payload=payload, origin=o)
+            except (ValueError, KeyError, TypeError, AttributeError) as exc:
+                # A record RTDL cannot use never stops the loop: it is dead-lettered, with its reason.
+                self.stats.dead_letters += 1
+                self.log.warning("rtdl.dead_letter", platform_run_id=run, topic=o.topic, partition=o.partition,
+                                 offset=o.offset, reason=f"{type(exc).__name__}: {exc}"[:300])
                 continue
-            t = ts_ms(datetime.fromisoformat(body["ts_utc"]))
             self._watermark[tp] = max(self._watermark.get(tp, NEG_INF), t)
-            payload = body["payload"]
-            if o.topic == topics.TRAFFIC_FRAUD:
-                txn = TransactionView(event_id=body["event_id"], ts_ms=t, txn_id=payload["txn_id"],
-                                      flow_id=payload["flow_id"], merchant_id=payload["merchant_id"],
-                                      amount_minor=payload["amount_minor"],
-                                      merchant_country=payload["merchant_country"], origin=o)
-                heapq.heappush(self._pending, (t, txn.event_id, consumed_at, txn))
+            if isinstance(item, TransactionView):
+                if item.event_id in self._seen_traffic:  # a documented re-publish: decided once only
+                    self.stats.republished_copies += 1
+                    continue
+                self._seen_traffic.add(item.event_id)
+                heapq.heappush(self._pending, (t, item.event_id, consumed_at, item))
                 self._undecided.setdefault(tp, deque()).append(o.offset)
             else:
-                kind, key_field = CONTEXT_TOPICS[o.topic]
-                contexts.append(ContextItem(kind=kind, key=str(payload[key_field]), ts_ms=t, payload=payload,
-                                            origin=o))
+                contexts.append(item)
         if contexts:
             touched = {(c.origin.topic, c.origin.partition) for c in contexts}
             self.join_store.put(self._ns, contexts, {tp: self._position[tp] for tp in touched})
@@ -305,7 +321,8 @@ class RtdlStage:
             "decisions": s.decisions, "degraded": s.degraded, "new_action_outcomes": s.new_outcomes,
             "case_triggers": s.case_triggers, "context_items": s.context_items,
             "foreign_records": s.foreign_records, "max_pending": s.max_pending,
-            "consumed_by_topic": dict(sorted(s.consumed_by_topic.items())),
+            "consumed_by_topic": dict(sorted(s.consumed_by_topic.items())), "dead_letters": s.dead_letters,
+            "republished_copies": s.republished_copies,
             "commits": drained.commits, "decision_batches": s.decision_batches, "final_lag": drained.final_lag,
             "latency_ms": {"consumed_to_durable": s.consumed_to_durable.percentiles(),
                            "ready_to_durable": s.ready_to_durable.percentiles()}})
