@@ -12,12 +12,15 @@ from fp_apps.wiring import platform
 from fp_core.services.sr import seal_world
 
 
-def arguments(events: int, seed: int, **extra: float) -> argparse.Namespace:
+def arguments(events: int, seed: int, **extra: float | bool) -> argparse.Namespace:
     ap = argparse.ArgumentParser()
     ap.add_argument("--events", type=int, default=events)
     ap.add_argument("--seed", type=int, default=seed)
     for name, default in extra.items():
-        ap.add_argument(f"--{name}", type=type(default), default=default)
+        if isinstance(default, bool):
+            ap.add_argument(f"--{name}", action="store_true", help=f"{name} output only")
+        else:
+            ap.add_argument(f"--{name}", type=type(default), default=default)
     return ap.parse_args()
 
 

@@ -7,12 +7,12 @@ substrate up:  .venv/bin/python -m bench.run_benchmark --events 100000
 
 from __future__ import annotations
 
-import argparse
 import json
 import resource
 import time
 import uuid
 
+from bench._common import arguments, sealed_platform
 from fp_adapters.kafka.client_config import BusCredentials, client_config
 from fp_adapters.kafka.consumer import KafkaBusConsumer
 from fp_adapters.kafka.names import TopicNames
@@ -71,8 +71,7 @@ def raw_kafka(events: int, seed: int, batch: int) -> dict[str, float]:
 
 def platform_run(events: int, seed: int) -> dict[str, object]:
     run_id = f"bench-{uuid.uuid4().hex[:8]}"
-    with platform("local_parity") as container:
-        seal_world(container.adapters.objects(), seed, events)  # the oracle is the engine's output
+    with sealed_platform(seed, events) as container:
         wf = container.workflow()
         t0 = time.perf_counter()
         result = wf.run(RunConfig(env="local_parity", seed=seed, events=events), run_id)
@@ -86,14 +85,14 @@ def platform_run(events: int, seed: int) -> dict[str, object]:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--events", type=int, default=100_000)
-    ap.add_argument("--seed", type=int, default=7)
-    args = ap.parse_args()
+    args = arguments(100_000, 7, json=False)
     run = platform_run(args.events, args.seed)
     raw = raw_kafka(args.events, args.seed, 5_000)
     ratio = round(float(run["whole_run_events_per_s"]) / raw["events_per_s"], 3)  # type: ignore[arg-type]
     report = {"platform": run, "raw_kafka": raw, "whole_run_over_raw_kafka": ratio, "peak_rss_mb": round(rss_mb(), 1)}
+    if args.json:
+        print(json.dumps(report, sort_keys=True))
+        return
     print(json.dumps(report, indent=2))
     print(f"IG admission: {run['ig_admission_events_per_s']} ev/s (target >= 30000); whole run: "
           f"{run['whole_run_events_per_s']} ev/s (target >= 20000); raw Kafka produce+consume: "

@@ -6,19 +6,12 @@ from typing import Annotated
 
 import typer
 
-from fp_adapters.containers import Platform
-from fp_apps.wiring import run_stage
-from fp_core.services.control import ReadySignal, StreamComplete
-
-
-def _facts(c: Platform, run_id: str) -> tuple[ReadySignal, StreamComplete]:
-    facts = c.facts().read(run_id)
-    return facts.ready, facts.require_stream()
+from fp_apps.wiring import ready_and_stream, run_stage
 
 
 def archive(run_id: Annotated[str, typer.Option("--run-id")],
             env: Annotated[str, typer.Option(envvar="FP_ENV")]) -> None:
-    run_stage(env, lambda c: c.archive().run(*_facts(c, run_id)))
+    run_stage(env, lambda c: c.archive().run(*ready_and_stream(c, run_id)))
 
 
 def main() -> None:

@@ -14,6 +14,7 @@ from pydantic import BaseModel
 from fp_adapters.containers import Platform, build_container
 from fp_adapters.logging import configure
 from fp_adapters.settings import REPO_ROOT
+from fp_core.services.control import ReadySignal, StreamComplete
 
 
 @contextmanager
@@ -49,6 +50,12 @@ def component_versions() -> dict[str, str]:
 
 def print_json(payload: Any) -> None:
     print(json.dumps(payload, sort_keys=True, default=str))
+
+
+def ready_and_stream(container: Platform, platform_run_id: str) -> tuple[ReadySignal, StreamComplete]:
+    """The run's READY and STREAM_COMPLETE facts (a stage after WSP needs both)."""
+    facts = container.facts().read(platform_run_id)
+    return facts.ready, facts.require_stream()
 
 
 def run_stage(env: str, stage: Callable[[Platform], BaseModel]) -> None:

@@ -3,7 +3,8 @@ append-only (re-appending an id is a no-op), write-once objects."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import TypeVar
 
 from fp_adapters.memory.substrate import MemorySubstrate
 from fp_core.admission import Claim
@@ -16,6 +17,15 @@ from fp_core.labels import LabelAssertion
 from fp_core.offsets import OffsetRange
 from fp_core.ports import TopicPartition
 from fp_core.receipts import PublishRecord, PublishState, QuarantineRecord, Receipt
+
+T = TypeVar("T")
+
+
+def _append_new(table: dict[str, T], records: Sequence[T], key: Callable[[T], str]) -> int:
+    """Append-only with idempotent replay: records whose id is already present are ignored."""
+    new = {key(r): r for r in records if key(r) not in table}
+    table.update(new)
+    return len(new)
 
 
 class MemObjectStore:
@@ -162,13 +172,8 @@ class MemAuditLog:
         self._s = substrate
 
     def append(self, records: Sequence[AuditRecord]) -> int:
-        n = 0
         with self._s.lock:
-            for r in records:
-                if r.audit_id not in self._s.audit:
-                    self._s.audit[r.audit_id] = r
-                    n += 1
-        return n
+            return _append_new(self._s.audit, records, lambda r: r.audit_id)
 
     def scan(self, platform_run_id: str) -> Iterator[AuditRecord]:
         with self._s.lock:
@@ -209,9 +214,7 @@ class MemCaseStore:
 
     def append(self, events: Sequence[CaseTimelineEvent]) -> int:
         with self._s.lock:
-            new = {e.event_id: e for e in events if e.event_id not in self._s.case_events}
-            self._s.case_events.update(new)
-        return len(new)
+            return _append_new(self._s.case_events, events, lambda e: e.event_id)
 
     def timeline(self, case_id: str) -> list[CaseTimelineEvent]:
         with self._s.lock:
@@ -229,9 +232,7 @@ class MemLabelStore:
 
     def append(self, assertions: Sequence[LabelAssertion]) -> int:
         with self._s.lock:
-            new = {a.assertion_id: a for a in assertions if a.assertion_id not in self._s.labels}
-            self._s.labels.update(new)
-        return len(new)
+            return _append_new(self._s.labels, assertions, lambda a: a.assertion_id)
 
     def for_run(self, platform_run_id: str) -> list[LabelAssertion]:
         with self._s.lock:

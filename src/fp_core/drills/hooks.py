@@ -28,7 +28,7 @@ from fp_core.ports import (
 )
 from fp_core.services.control import ReadySignal
 from fp_core.services.facts import FactLog
-from fp_core.services.wsp import Encoder, Outgoing
+from fp_core.services.wsp import Encoder, Outgoing, PlainSource
 from fp_core.world import EVENTS_PER_FLOW, StreamRow
 
 
@@ -146,7 +146,7 @@ class DrillHooks:
         config = ready.config
         ledger = DrillLedger(drills=config.drills, every=drill_spacing(config.events // EVENTS_PER_FLOW))
         if not set(config.drills) & set(STREAM_SLOTS):
-            yield from map(encode, rows)
+            yield from PlainSource().shape(ready, rows, encode)
             return
         yield from shape(rows, ledger, encode)
         self._facts.publish(ready.pins.platform_run_id, ledger.fact(ready.pins.platform_run_id))

@@ -16,7 +16,7 @@ from fp_core.ports import CheckpointLog, Clock, Log, StageLauncher
 from fp_core.run_config import RunConfig, config_digest
 from fp_core.services.archive import ARCHIVE_GROUP, ArchiveStage
 from fp_core.services.cm import CM_GROUP, CmStage
-from fp_core.services.control import ReadySignal, StageComplete, StreamComplete
+from fp_core.services.control import ReadySignal, RunFacts, StageComplete, StreamComplete
 from fp_core.services.facts import FactLog
 from fp_core.services.ls import LabelService
 from fp_core.services.reporter import Reporter, run_counts
@@ -129,7 +129,10 @@ class RunWorkflow:
                 follower.cancel()
                 raise
             timed("rtdl_tail", follower.result)
-            done["rtdl"] = self.facts.read(platform_run_id).stages["rtdl"]
+            # RTDL's completion, and what drills recorded during WSP and RTDL, are on the fact log by now:
+            # read it once; the later stages' facts are the ones returned to us.
+            facts = self.facts.read(platform_run_id)
+            done["rtdl"] = facts.stages["rtdl"]
             durations["rtdl"] = round(self.clock.monotonic() - pipeline_t0, 3)
             assert stream is not None
             s = stream
@@ -142,7 +145,7 @@ class RunWorkflow:
                      "events_per_s_rtdl": _rate(int(done["rtdl"].stats["consumed"]), durations.get("rtdl")),
                      "events_per_s_end_to_end": _rate(sum(s.sent_by_class.values()), pipeline_s)}
             header = self.header(config, platform_run_id, started_ms, self.clock.now_ms(), r)
-            closing = self.facts.read(platform_run_id)
+            closing = RunFacts(r, s, {**facts.stages, **done}, facts.extra)
             prefix, files, drills = timed("reporter", lambda: self.reporter.close_run(
                 closing, header, durations, rates, self.attachments))
             status = "COMPLETED" if all(d.passed for d in drills) else "COMPLETED_WITH_FAILED_DRILLS"
