@@ -10,8 +10,10 @@ import signal
 import time
 import uuid
 from collections.abc import Sequence
+from pathlib import Path
 
 import pytest
+import redis
 from dependency_injector import providers
 
 from fp_adapters.containers import build_container
@@ -31,35 +33,42 @@ CONFIG = RunConfig(env="local_parity", seed=8, events=2400, decision_batch=40)
 
 
 class AuditThenRedisCrash:
-    """After ``after`` durable audit batches, SIGKILL Redis and cut the tail off its newest AOF file,
-    then fail the append (the RTDL process dies with it)."""
+    """Marks the AOF's size before RTDL starts; after ``after`` durable audit batches SIGKILLs Redis and
+    cuts the AOF back to the mark (every write since — this attempt's join plane — is what an unsynced
+    tail loses in a machine crash), then fails the append (the RTDL process dies with it)."""
 
     def __init__(self, inner: AuditLog, after: int) -> None:
-        self.inner, self.left = inner, after
+        self.inner, self.after, self.done = inner, after, 0
+        newest = newest_incr_aof()
+        self.mark = (newest, newest.stat().st_size)
 
     def append(self, records: Sequence[AuditRecord]) -> int:
-        if self.left <= 0:
-            crash_redis()
+        if self.done >= self.after:
+            crash_redis(*self.mark)
             raise ConnectionError("RTDL died with Redis (injected)")
-        self.left -= 1
+        self.done += 1
         return self.inner.append(records)
 
     def __getattr__(self, name: str) -> object:
         return getattr(self.inner, name)
 
 
-def crash_redis() -> None:
+def newest_incr_aof() -> Path:
+    return max((RedisService().dir / "appendonlydir").glob("*.incr.aof"), key=lambda p: p.stat().st_mtime)
+
+
+def crash_redis(aof: Path, keep: int) -> None:
     svc = RedisService()
     pid = svc.pid()
     assert pid is not None and alive(pid)
+    assert newest_incr_aof() == aof, "the AOF rotated during the test (a rewrite ran)"
     os.killpg(pid, signal.SIGKILL)
     deadline = time.monotonic() + 30
     while (alive(pid) or port_open(svc.port)) and time.monotonic() < deadline:
         time.sleep(0.05)
-    newest = max((svc.dir / "appendonlydir").glob("*.incr.aof"), key=lambda p: p.stat().st_mtime)
-    size = newest.stat().st_size
-    with newest.open("r+b") as f:  # the unsynced tail is gone, cut mid-command
-        f.truncate(max(0, size - max(4096, size // 3)))
+    assert aof.stat().st_size > keep
+    with aof.open("r+b") as f:
+        f.truncate(keep)
 
 
 def run_rtdl(settings: Settings, run: str, crash_after: int | None) -> dict[str, str]:
@@ -98,6 +107,9 @@ def test_redis_sigkill_with_a_lost_aof_tail_still_gives_the_undisturbed_decision
     assert len(expected) == 600
 
     crashed = prepare("jp_crash", 9, run)
+    no_rewrite = redis.Redis.from_url(crashed.require_redis().url)
+    no_rewrite.config_set("auto-aof-rewrite-percentage", 0)  # no AOF rotation mid-test (reset by the restart)
+    no_rewrite.close()
     run_rtdl(crashed, run, crash_after=5)
     svc = RedisService()
     svc.start()
