@@ -13,9 +13,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import psycopg
 import redis
 from dependency_injector import containers, providers
+from psycopg_pool import ConnectionPool
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import BusyLoadingError
+from redis.retry import Retry
 
 from fp_adapters.aws import aws_client, s3_client
 from fp_adapters.clock import SystemClock
@@ -46,7 +49,7 @@ from fp_adapters.postgres.admission_index import PgAdmissionIndex
 from fp_adapters.postgres.audit_log import PgAuditLog
 from fp_adapters.postgres.case_store import PgCaseStore
 from fp_adapters.postgres.checkpoints import PgCheckpointLog
-from fp_adapters.postgres.connection import connect, migrate
+from fp_adapters.postgres.connection import migrate, open_pool, translated
 from fp_adapters.postgres.label_store import PgLabelStore
 from fp_adapters.postgres.quarantine_index import PgQuarantineIndex
 from fp_adapters.postgres.receipts import PgReceiptLog
@@ -75,17 +78,25 @@ from fp_core.services.wsp import WorldStreamer
 # ------------------------------------------------------------------------------------------- adapter sets
 
 
-def _pg(settings: Settings) -> Iterator[psycopg.Connection]:
-    conn = connect(settings.require_postgres().dsn)
-    migrate(conn)
+def _pg(settings: Settings) -> Iterator[ConnectionPool]:
+    pg = settings.require_postgres()
+    pool = open_pool(pg.dsn, pg.pool_size, pg.reconnect_s)
     try:
-        yield conn
+        with translated(), pool.connection() as conn:
+            migrate(conn)
+        yield pool
     finally:
-        conn.close()
+        pool.close()
 
 
 def _redis(settings: Settings) -> Iterator[redis.Redis]:
-    client = redis.Redis.from_url(settings.require_redis().url, socket_timeout=30)
+    """Calls retry a restarting Redis (connection refused, ``LOADING`` its AOF) with capped backoff
+    for about ``reconnect_s`` before the store raises TransientError."""
+    rs = settings.require_redis()
+    backoff = ExponentialBackoff(cap=1.0, base=0.05)
+    retries = max(1, int(rs.reconnect_s))  # ~1 s per retry once the backoff reaches its cap
+    client = redis.Redis.from_url(rs.url, socket_timeout=30, retry=Retry(backoff, retries),
+                                  retry_on_error=[BusyLoadingError, redis.ConnectionError, redis.TimeoutError])
     try:
         yield client
     finally:

@@ -56,11 +56,14 @@ class ObjectStoreSettings(_Section):
 
 class PostgresSettings(_Section):
     dsn: str
+    pool_size: int = Field(default=4, ge=1, le=64)
+    reconnect_s: float = Field(default=30.0, gt=0, description="how long a call waits for Postgres to come back")
 
 
 class RedisSettings(_Section):
     url: str
     context_ttl_s: int = 7 * 86_400
+    reconnect_s: float = Field(default=30.0, gt=0, description="how long a call retries a restarting Redis")
 
 
 class AwsSettings(_Section):

@@ -6,12 +6,12 @@ from typing import Annotated
 
 import typer
 
-from fp_apps.wiring import ready_and_stream, run_stage
+from fp_apps.wiring import run_stage
 
 
 def archive(run_id: Annotated[str, typer.Option("--run-id")],
             env: Annotated[str, typer.Option(envvar="FP_ENV")]) -> None:
-    run_stage(env, lambda c: c.archive().run(*ready_and_stream(c, run_id)))
+    run_stage(env, run_id, "archive", lambda c, f: c.archive().run(f.ready, f.require_stream()))
 
 
 def main() -> None:

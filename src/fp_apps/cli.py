@@ -17,6 +17,7 @@ from fp_core.errors import ConfigError, NotFound
 from fp_core.evidence import bundle_prefix, verify_bundle
 from fp_core.identity import derive_id
 from fp_core.run_config import DRILLS, RunConfig
+from fp_core.services.run import RunResult
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="fraud-platform operator CLI")
 substrate_app = typer.Typer(no_args_is_help=True, help="The local_parity substrate (Kafka, Postgres, Redis, moto).")
@@ -88,8 +89,15 @@ def run(
     as_json: Annotated[bool, typer.Option("--json", help="last stdout line is a JSON summary")] = False,
     attach_conformance: Annotated[bool, typer.Option(
         "--attach-conformance", help="run the conformance suite first and attach its report to the bundle")] = False,
+    resume: Annotated[str | None, typer.Option(
+        "--resume", metavar="PLATFORM_RUN_ID",
+        help="continue a run whose orchestrator died, from the facts on its control topic "
+             "(--events/--seed/--drill come from its READY)")] = None,
 ) -> None:
     """Run the whole workflow: oracle -> SR -> WSP -> IG -> RTDL -> CM/LS -> archive -> evidence bundle."""
+    if resume is not None:
+        _resume(env, resume, as_json)
+        return
     drills = parse_drills(drill or [])
     try:
         config = RunConfig(env=env, seed=seed, events=events, drills=drills)
@@ -119,10 +127,38 @@ def run(
     except ConfigError as exc:
         err.print(f"[red]config error:[/red] {exc}")
         raise typer.Exit(2) from exc
+    _report(result, as_json)
+
+
+def _resume(env: str, platform_run_id: str, as_json: bool) -> None:
+    try:
+        with platform(env) as container, err.status("resuming") as status:
+
+            def progress(stage: str) -> None:
+                err.print(f"  [cyan]stage[/cyan] {stage}")
+                status.update(f"[cyan]{stage}[/cyan] running")
+
+            workflow = container.workflow(git_sha=git_sha(), component_versions=component_versions(),
+                                          progress=progress)
+            err.print(f"resuming run [bold]{platform_run_id}[/bold] env={env}")
+            result = workflow.resume(platform_run_id)
+    except ConfigError as exc:
+        err.print(f"[red]config error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    except NotFound as exc:
+        err.print(f"[red]cannot resume {platform_run_id}:[/red] {exc} (no READY on the control topic: "
+                  "start it with `fp run --run-id` instead)")
+        raise typer.Exit(2) from exc
+    _report(result, as_json)
+
+
+def _report(result: RunResult, as_json: bool) -> None:
     summary = result.summary
-    if result.status == "FAILED":
+    if summary.get("already_closed"):
+        err.print(f"run {result.platform_run_id} was already closed ({result.status}); nothing to do")
+    elif result.status == "FAILED":
         err.print(f"[red]run FAILED[/red] at stage {summary.get('failure_stage')}: {summary.get('reason')}")
-    else:
+    elif "counts" in summary:
         counts = summary["counts"]
         err.print(f"[green]{result.status}[/green]: sent {counts['sent']}, receipts {counts['ingress']}, "
                   f"decisions {counts['decisions']} ({counts['degraded']} degraded)")

@@ -11,7 +11,7 @@ from fp_apps.wiring import run_stage
 
 def ls(run_id: Annotated[str, typer.Option("--run-id")],
        env: Annotated[str, typer.Option(envvar="FP_ENV")]) -> None:
-    run_stage(env, lambda c: c.ls().run(c.facts().read(run_id).ready))
+    run_stage(env, run_id, "ls", lambda c, f: c.ls().run(f.ready))
 
 
 def main() -> None:

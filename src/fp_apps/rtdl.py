@@ -14,9 +14,9 @@ def rtdl(run_id: Annotated[str, typer.Option("--run-id")],
          follow: Annotated[bool, typer.Option(help="start before the stream ends; follow it to STREAM_COMPLETE")]
          = False) -> None:
     if follow:
-        run_stage(env, lambda c: c.rtdl().follow(c.facts().read(run_id).ready))
+        run_stage(env, run_id, "rtdl", lambda c, f: c.rtdl().follow(f.ready))
     else:
-        run_stage(env, lambda c: c.rtdl().for_run(run_id))
+        run_stage(env, run_id, "rtdl", lambda c, f: c.rtdl().decide(f.ready, f.require_stream()))
 
 
 def main() -> None:

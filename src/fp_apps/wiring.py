@@ -14,7 +14,7 @@ from pydantic import BaseModel
 from fp_adapters.containers import Platform, build_container
 from fp_adapters.logging import configure
 from fp_adapters.settings import REPO_ROOT
-from fp_core.services.control import ReadySignal, StreamComplete
+from fp_core.services.control import RunFacts
 
 
 @contextmanager
@@ -52,14 +52,15 @@ def print_json(payload: Any) -> None:
     print(json.dumps(payload, sort_keys=True, default=str))
 
 
-def ready_and_stream(container: Platform, platform_run_id: str) -> tuple[ReadySignal, StreamComplete]:
-    """The run's READY and STREAM_COMPLETE facts (a stage after WSP needs both)."""
-    facts = container.facts().read(platform_run_id)
-    return facts.ready, facts.require_stream()
-
-
-def run_stage(env: str, stage: Callable[[Platform], BaseModel]) -> None:
-    """Build the env's container, run one stage with it, print the stage's fact."""
+def run_stage(env: str, run_id: str, name: str, stage: Callable[[Platform, RunFacts], BaseModel]) -> None:
+    """Build the env's container, run one stage of the run with it, print the stage's fact. A stage
+    whose completion is already on the run's fact log is not run again: its fact is printed with
+    ``"already_complete": true`` (crash-only: restarting a finished stage is harmless)."""
     with platform(env) as container:
-        done = stage(container)
+        facts = container.facts().read(run_id)
+        finished = facts.stream if name == "wsp_ig" else facts.stages.get(name)
+        if finished is not None:
+            print_json({**finished.model_dump(mode="json"), "already_complete": True})
+            return
+        done = stage(container, facts)
     print_json(done.model_dump(mode="json"))

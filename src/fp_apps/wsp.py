@@ -6,13 +6,13 @@ from typing import Annotated
 
 import typer
 
-from fp_apps.wiring import platform, print_json
+from fp_apps.wiring import run_stage
 
 
 def wsp(run_id: Annotated[str, typer.Option("--run-id")], env: Annotated[str, typer.Option(envvar="FP_ENV")]) -> None:
-    with platform(env) as container:
-        fact = container.wsp().stream(container.facts().read(run_id).ready)
-    print_json(fact.model_dump(mode="json"))
+    """Stream the run; a WSP restarted after a crash re-submits from the start and IG answers every
+    submission it already made durable with its receipts, so it resumes where the last durable one ended."""
+    run_stage(env, run_id, "wsp_ig", lambda c, f: c.wsp().stream(f.ready))
 
 
 def main() -> None:

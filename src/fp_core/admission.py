@@ -49,11 +49,13 @@ class Rejection:
 
 class Claim(NamedTuple):
     """What the admission index says of a tuple: the first admitted hash, whether this call made
-    the claim, and whether the first admission is known to be on the bus."""
+    the claim, whether the first admission is known to be on the bus, and whether an ADMIT receipt
+    for it is durable (a claim without one was orphaned by a crash before the receipts were written)."""
 
     first_payload_hash: str
     claimed_now: bool
     published: bool
+    admitted: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,7 +133,9 @@ def judge(candidates: Sequence[Candidate], claims: Mapping[DedupeKey, Claim]) ->
     """Judge a batch in order, given the index's answer for each tuple's first sighting.
 
     ``publish`` is set for every ADMIT, and for the first DUPLICATE of a tuple whose first admission
-    is not known to be on the bus (an idempotent re-publish resolves ambiguity).
+    is not known to be on the bus (an idempotent re-publish resolves ambiguity). A tuple claimed by a
+    submission that died before its receipts were durable has no ADMIT receipt: its first same-hash
+    sighting now is the ADMIT (re-published; RTDL decides an event id once, whatever its copies).
     """
     verdicts: list[Verdict] = []
     seen: set[DedupeKey] = set()
@@ -140,7 +144,8 @@ def judge(candidates: Sequence[Candidate], claims: Mapping[DedupeKey, Claim]) ->
         claim = claims[c.key]
         first_in_batch = c.key not in seen
         seen.add(c.key)
-        if first_in_batch and claim.claimed_now:
+        orphan = not claim.claimed_now and not claim.admitted and c.payload_hash == claim.first_payload_hash
+        if first_in_batch and (claim.claimed_now or orphan):
             verdicts.append(Verdict(c, AdmissionOutcome.ADMIT, None, True))
             scheduled.add(c.key)
         elif c.payload_hash == claim.first_payload_hash:

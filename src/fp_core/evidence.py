@@ -183,6 +183,9 @@ class RunFailed(FrozenModel):
     offsets_consumed: list[dict[str, Any]]
     offsets_consumed_by_group: dict[str, list[dict[str, Any]]] = {}
     header: dict[str, Any] = {}
+    unavailable: dict[str, str] = {}
+    """What could not be read for this record (the store that failed), by field: the record is still
+    written, to the object store, so a failure never depends on the store that caused it."""
 
 
 def render(doc: BaseModel | Mapping[str, Any]) -> bytes:

@@ -142,7 +142,14 @@ class ReceiptLog(Protocol):
     """Append-only: receipts and publish records are inserted, never updated or deleted (the store
     rejects it with AppendOnlyViolation)."""
 
-    def append(self, receipts: Sequence[Receipt], publishes: Sequence[PublishRecord]) -> None: ...
+    def append(self, receipts: Sequence[Receipt], publishes: Sequence[PublishRecord]) -> None:
+        """One transaction; receipt ids already stored are kept as first written (never a second one)."""
+        ...
+
+    def stored(self, receipt_ids: Sequence[str]) -> dict[str, Receipt]:
+        """The receipts among ``receipt_ids`` that are durable, by id (how IG recognises a batch it
+        already made durable)."""
+        ...
 
     def counts(self, platform_run_id: str) -> dict[str, dict[str, int]]:
         """``{event_class: {outcome: n}}``."""

@@ -61,14 +61,19 @@ def test_append_only_tables_reject_update_delete_truncate(conn: psycopg.Connecti
     conn.rollback()
 
 
-def test_adapter_translates_append_only_violation(conn: psycopg.Connection) -> None:
+def test_adapter_translates_append_only_violation(fresh_settings: Settings) -> None:
     from fp_adapters.postgres.base import PgStore
+    from fp_adapters.postgres.connection import open_pool
 
-    store = PgStore(conn)
-    with store.tx() as c:
-        c.execute("INSERT INTO admission_index VALUES ('r', 'c', 'e', 'h')")
-    with pytest.raises(AppendOnlyViolation, match="append-only"), store.tx() as c:
-        c.execute("UPDATE admission_index SET payload_hash = 'other'")
+    pool = open_pool(fresh_settings.require_postgres().dsn, 1, 5.0)
+    try:
+        store = PgStore(pool)
+        with store.tx() as c:
+            c.execute("INSERT INTO admission_index VALUES ('r', 'c', 'e', 'h')")
+        with pytest.raises(AppendOnlyViolation, match="append-only"), store.tx() as c:
+            c.execute("UPDATE admission_index SET payload_hash = 'other'")
+    finally:
+        pool.close()
 
 
 def test_migrations_are_idempotent(conn: psycopg.Connection) -> None:

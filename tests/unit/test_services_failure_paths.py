@@ -15,6 +15,7 @@ from fp_core.evidence import verify_bundle
 from fp_core.oracle import OracleManifest, PassFlag, check_gate
 from fp_core.ports import BusProducer, Delivery, OutboundMessage
 from fp_core.receipts import AdmissionOutcome, PublishState
+from fp_core.retry import RetryPolicy
 from fp_core.run_config import RunConfig
 from fp_core.services.consuming import RangeConsumer
 from fp_core.services.ig import IngestionGate
@@ -60,6 +61,43 @@ def test_ambiguous_publish_is_explicit_and_resolved_by_idempotent_republish(memo
     assert third.outcome is AdmissionOutcome.DUPLICATE and third.publish_state is None
     ends = memory.adapters.consumer()("probe").end_offsets([topics.TRAFFIC_FRAUD])
     assert sum(ends.values()) == 1
+
+
+class CrashBeforeReceipts:
+    """The receipt log of an IG that dies after claim, publish and quarantine, before its receipts."""
+
+    def __init__(self, inner: object) -> None:
+        self.inner, self.crash = inner, True
+
+    def append(self, *args: object) -> None:
+        if self.crash:
+            self.crash = False
+            raise TransientError("injected: IG killed before its receipts were durable")
+        self.inner.append(*args)  # type: ignore[attr-defined]
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.inner, name)
+
+
+def test_the_kill_window_cannot_lose_a_receipt_and_a_resubmission_is_idempotent(memory: Platform) -> None:
+    crashing = CrashBeforeReceipts(memory.adapters.receipts())
+    memory.adapters.receipts.override(providers.Object(crashing))
+    g = gate(memory)
+    batch = [envelope("a" * 32), envelope("b" * 32), b"{not json", envelope("a" * 32)]
+    with pytest.raises(TransientError):
+        g.submit("s1", batch)
+    bus = memory.probe().end_offsets([topics.TRAFFIC_FRAUD])
+    first = g.submit("s1", batch)  # the same submission again, as WSP retries or restarts it
+    assert [r.outcome for r in first] == [AdmissionOutcome.ADMIT, AdmissionOutcome.ADMIT,
+                                          AdmissionOutcome.QUARANTINE, AdmissionOutcome.DUPLICATE]
+    assert all(r.publish_state is PublishState.PUBLISHED for r in first[:2])
+    republished = memory.probe().end_offsets([topics.TRAFFIC_FRAUD])
+    assert sum(republished.values()) - sum(bus.values()) == 2  # a documented republish per orphaned claim
+    again = g.submit("s1", batch)
+    assert again == first  # durable: answered with the receipts written, nothing else happens
+    assert memory.probe().end_offsets([topics.TRAFFIC_FRAUD]) == republished
+    counts = memory.adapters.receipts().counts(PINS.platform_run_id)
+    assert sum(sum(c.values()) for c in counts.values()) == 4
 
 
 def test_quarantine_payload_is_kept_verbatim_and_indexed(memory: Platform) -> None:
@@ -115,47 +153,74 @@ def test_missing_oracle_fails_the_run_with_a_partial_bundle(memory: Platform) ->
     assert failed["header"]["pins"] == {} and not objects.exists("evidence/runs/pr-f/run.json")
 
 
-class FailingOnce:
-    """Wraps a stage; its first call fails as a dependency outage would."""
+class FailingStage:
+    """Wraps a stage; its first ``times`` calls fail as a dependency outage would."""
 
-    def __init__(self, inner: object) -> None:
-        self.inner, self.failed = inner, False
+    def __init__(self, inner: object, times: int) -> None:
+        self.inner, self.times, self.calls = inner, times, 0
 
     def run(self, *args: object) -> object:
-        if not self.failed:
-            self.failed = True
+        self.calls += 1
+        if self.calls <= self.times:
             raise TransientError("case store unavailable (injected)")
         return self.inner.run(*args)  # type: ignore[attr-defined]
 
 
-def test_a_failed_run_is_later_completed_and_closed_with_its_failure_record_kept(memory: Platform) -> None:
-    flaky = FailingOnce(memory.cm())
+def test_a_transient_stage_failure_is_retried_and_the_run_completes(memory: Platform) -> None:
+    flaky = FailingStage(memory.cm(), times=2)
     memory.cm.override(providers.Object(flaky))
-    failed = memory.workflow().run(RunConfig(env="memory", seed=2, events=400, drills=("duplicates",)), "pr-retry")
+    result = memory.workflow(stage_retry=RetryPolicy(attempts=3, base_s=0.01)).run(
+        RunConfig(env="memory", seed=2, events=400), "pr-flaky")
+    assert result.status == "COMPLETED" and flaky.calls == 3
+    assert not memory.adapters.objects().exists("evidence/runs/pr-flaky/run_failed.json")
+
+
+def test_a_failed_run_is_resumed_completed_and_closed_with_its_failure_record_kept(memory: Platform) -> None:
+    flaky = FailingStage(memory.cm(), times=1)
+    memory.cm.override(providers.Object(flaky))
+    config = RunConfig(env="memory", seed=2, events=400, drills=("duplicates",))
+    failed = memory.workflow(stage_retry=RetryPolicy(attempts=1)).run(config, "pr-retry")
     assert failed.status == "FAILED" and failed.summary["failure_stage"] == "cm"
     objects = memory.adapters.objects()
     record = json.loads(objects.get("evidence/runs/pr-retry/run_failed.json"))
     assert set(record["offsets_consumed_by_group"]) == {"fp-rtdl", "fp-cm", "fp-archive"}
     assert record["offsets_consumed"] and record["header"]["pins"]["platform_run_id"] == "pr-retry"
-    facts = memory.facts().read("pr-retry")
-    stream = facts.require_stream()
-    memory.cm().run(facts.ready, stream)
-    memory.ls().run(facts.ready)
-    memory.archive().run(facts.ready, stream)
-    closed = memory.workflow().close("pr-retry")
-    assert closed.status == "COMPLETED", closed.summary
-    assert verify_bundle(closed.files) == [] and "run_failed.json" in closed.files
-    listed = json.loads(closed.files["run_completed.json"])["files"]
+    assert record["unavailable"] == {}
+    sent_before = memory.facts().read("pr-retry").require_stream().sent_by_class
+    resumed = memory.workflow().resume("pr-retry")  # WSP and RTDL are done: only CM, LS, archive, reporter run
+    assert resumed.status == "COMPLETED", resumed.summary
+    assert set(resumed.summary["durations_s"]) == {"cm", "ls", "archive", "rtdl", "pipeline_wall", "reporter"}
+    assert memory.facts().read("pr-retry").require_stream().sent_by_class == sent_before
+    assert verify_bundle(resumed.files) == [] and "run_failed.json" in resumed.files
+    listed = json.loads(resumed.files["run_completed.json"])["files"]
     assert "run_failed.json" in listed and "run_started.json" in listed
 
 
-def test_a_run_whose_orchestrator_died_is_closed_as_failed_from_its_facts(memory: Platform) -> None:
+def test_a_run_whose_orchestrator_died_is_closed_as_failed_then_resumed(memory: Platform) -> None:
     ready = memory.sr().ready(RunConfig(env="memory", seed=2, events=400), "pr-orphan")
     memory.wsp().stream(ready)  # ... and then the orchestrator died: RTDL never ran
     closed = memory.workflow().close("pr-orphan")
     assert closed.status == "FAILED" and closed.summary["failure_stage"] == "rtdl"
     again = memory.workflow().close("pr-orphan")
     assert again.summary["failure_key"].endswith("run_failed.2.json")  # write-once: a successor, not an overwrite
+    resumed = memory.workflow().resume("pr-orphan")
+    assert resumed.status == "COMPLETED" and "wsp_ig" not in resumed.summary["durations_s"]
+    assert resumed.summary["counts"]["decisions"] > 0
+
+
+def test_a_failure_record_is_written_when_the_stores_behind_it_are_down(memory: Platform) -> None:
+    class Down:
+        def __getattr__(self, name: str) -> object:
+            def fail(*_a: object, **_k: object) -> object:
+                raise TransientError("postgres: connection refused (injected)")
+            return fail
+
+    memory.adapters.checkpoints.override(providers.Object(Down()))
+    memory.adapters.receipts.override(providers.Object(Down()))
+    key = memory.reporter().write_failure("pr-down", None, "wsp_ig", "TransientError: postgres", {}, ["fp-rtdl"])
+    record = json.loads(memory.adapters.objects().get(key))
+    assert record["failure_stage"] == "wsp_ig" and set(record["unavailable"]) == {"anomalies",
+                                                                                  "offsets_consumed_by_group"}
 
 
 def test_verify_requires_one_record_per_requested_drill() -> None:
@@ -169,3 +234,19 @@ def test_stalled_consumer_raises_instead_of_hanging(memory: Platform) -> None:
     rc = RangeConsumer(a.consumer()("g"), a.checkpoints(), a.clock(), a.log(), "pr", "g", stall_timeout_s=1.0)
     with pytest.raises(TransientError, match="no records"):
         rc.drain({("fp.bus.control.v1", 0): 0}, {("fp.bus.control.v1", 0): 5}, lambda recs: {})
+
+
+def test_a_closure_that_died_part_way_is_redone_and_closing_again_is_a_no_op(memory: Platform) -> None:
+    result = memory.workflow().run(RunConfig(env="memory", seed=3, events=400), "pr-close")
+    objects = memory.adapters.objects()
+    files = dict(result.files)
+    # what a reporter killed mid-closure leaves: some files of the bundle, no run_completed.json
+    for name in ("run_completed.json", "obs/metrics.json"):
+        objects._s.objects.pop(f"evidence/runs/pr-close/{name}")  # type: ignore[attr-defined]
+    objects.put("evidence/runs/pr-close/run.json", b"{half written", overwrite=True)
+    closed = memory.workflow().close("pr-close")
+    assert closed.status == "COMPLETED" and verify_bundle(closed.files) == []
+    assert closed.files["decisions/dla_summary.json"] == files["decisions/dla_summary.json"]
+    again = memory.workflow().close("pr-close")
+    assert again.summary == {"already_closed": True} and again.files == closed.files
+    assert memory.workflow().resume("pr-close").summary == {"already_closed": True}

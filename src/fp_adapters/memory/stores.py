@@ -16,7 +16,7 @@ from fp_core.identity import DedupeKey
 from fp_core.labels import LabelAssertion
 from fp_core.offsets import OffsetRange
 from fp_core.ports import TopicPartition
-from fp_core.receipts import PublishRecord, PublishState, QuarantineRecord, Receipt
+from fp_core.receipts import AdmissionOutcome, PublishRecord, PublishState, QuarantineRecord, Receipt
 
 T = TypeVar("T")
 
@@ -69,10 +69,10 @@ class MemAdmissionIndex:
         with self._s.lock:
             for key, h in firsts.items():
                 if key in self._s.hashes:
-                    out[key] = Claim(self._s.hashes[key], False, _published(self._s, key))
+                    out[key] = Claim(self._s.hashes[key], False, _published(self._s, key), key in self._s.admitted)
                 else:
                     self._s.hashes[key] = h
-                    out[key] = Claim(h, True, False)
+                    out[key] = Claim(h, True, False, False)
         return out
 
     def first_hashes(self, keys: Sequence[DedupeKey]) -> dict[DedupeKey, str]:
@@ -89,7 +89,14 @@ class MemReceiptLog:
                 if r.receipt_id not in self._s.receipt_ids:
                     self._s.receipt_ids.add(r.receipt_id)
                     self._s.receipts.append(r)
+                    if r.outcome is AdmissionOutcome.ADMIT:
+                        self._s.admitted.add(DedupeKey(r.platform_run_id, r.event_class, r.event_id))
             self._s.publishes.extend(publishes)
+
+    def stored(self, receipt_ids: Sequence[str]) -> dict[str, Receipt]:
+        with self._s.lock:
+            wanted = set(receipt_ids) & self._s.receipt_ids
+            return {r.receipt_id: r for r in self._s.receipts if r.receipt_id in wanted}
 
     def _mine(self, platform_run_id: str) -> list[Receipt]:
         with self._s.lock:

@@ -33,6 +33,7 @@ class MemorySubstrate:
     hashes: dict[DedupeKey, str] = field(default_factory=dict)
     receipts: list[Receipt] = field(default_factory=list)
     receipt_ids: set[str] = field(default_factory=set)
+    admitted: set[DedupeKey] = field(default_factory=set)
     publishes: list[PublishRecord] = field(default_factory=list)
     quarantine: dict[QuarantineKey, QuarantineRecord] = field(default_factory=dict)
     context: dict[tuple[str, ContextKind, str], ContextItem] = field(default_factory=dict)

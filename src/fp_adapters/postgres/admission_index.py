@@ -18,7 +18,9 @@ RETURNING platform_run_id, event_class, event_id
 PRIOR_SQL = """
 SELECT a.platform_run_id, a.event_class, a.event_id, a.payload_hash, EXISTS (
   SELECT 1 FROM publish_log p WHERE p.platform_run_id = a.platform_run_id AND p.event_class = a.event_class
-    AND p.event_id = a.event_id AND p.state = 'PUBLISHED')
+    AND p.event_id = a.event_id AND p.state = 'PUBLISHED'), EXISTS (
+  SELECT 1 FROM receipts r WHERE r.platform_run_id = a.platform_run_id AND r.event_id = a.event_id
+    AND r.event_class = a.event_class AND r.outcome = 'ADMIT')
 FROM admission_index a
 WHERE (a.platform_run_id, a.event_class, a.event_id) IN (SELECT * FROM unnest(%s::text[], %s::text[], %s::text[]))
 """
@@ -36,8 +38,8 @@ class PgAdmissionIndex(PgStore):
             # Conflicts: the insert waited for any concurrent winner to commit, so a new statement sees it.
             prior = [k for k in keys if k not in inserted]
             rows = conn.execute(PRIOR_SQL, _columns(prior)).fetchall() if prior else []
-        out = {k: Claim(firsts[k], True, False) for k in inserted}
-        out.update({DedupeKey(r[0], r[1], r[2]): Claim(r[3], False, bool(r[4])) for r in rows})
+        out = {k: Claim(firsts[k], True, False, False) for k in inserted}
+        out.update({DedupeKey(r[0], r[1], r[2]): Claim(r[3], False, bool(r[4]), bool(r[5])) for r in rows})
         return out
 
     def first_hashes(self, keys: Sequence[DedupeKey]) -> dict[DedupeKey, str]:

@@ -1,4 +1,5 @@
-"""A store bound to one connection; each call is one transaction with driver errors translated."""
+"""A store over a connection pool; each call is one transaction on a checked-out connection, with
+driver errors translated (a connection broken by a server restart is discarded by the pool)."""
 
 from __future__ import annotations
 
@@ -7,18 +8,19 @@ from contextlib import contextmanager
 from typing import Any
 
 import psycopg
+from psycopg_pool import ConnectionPool
 
 from fp_adapters.postgres.connection import translated
 
 
 class PgStore:
-    def __init__(self, conn: psycopg.Connection) -> None:
-        self.conn = conn
+    def __init__(self, pool: ConnectionPool) -> None:
+        self.pool = pool
 
     @contextmanager
     def tx(self) -> Iterator[psycopg.Connection]:
-        with translated(), self.conn.transaction():
-            yield self.conn
+        with translated(), self.pool.connection() as conn, conn.transaction():
+            yield conn
 
 
 class JsonRecordLog(PgStore):

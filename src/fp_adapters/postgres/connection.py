@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from importlib import resources
 
 import psycopg
+from psycopg_pool import ConnectionPool
 
 from fp_core.errors import AppendOnlyViolation, TransientError
 
@@ -21,6 +22,21 @@ def connect(dsn: str) -> psycopg.Connection:
         raise TransientError(f"postgres unreachable: {exc}") from exc
 
 
+def open_pool(dsn: str, size: int, reconnect_s: float) -> ConnectionPool:
+    """Connections re-established after a Postgres restart: each checkout is checked (one empty round
+    trip) and a dead one replaced; a caller waits up to ``reconnect_s`` for the server to come back and
+    then gets a TransientError naming Postgres."""
+    pool = ConnectionPool(dsn, min_size=1, max_size=size, timeout=reconnect_s, open=False,
+                          check=ConnectionPool.check_connection, name="fp",
+                          kwargs={"autocommit": False, "connect_timeout": 10})
+    try:
+        pool.open(wait=True, timeout=min(reconnect_s, 10.0))
+    except psycopg.OperationalError as exc:
+        pool.close()
+        raise TransientError(f"postgres unreachable: {exc}") from exc
+    return pool
+
+
 @contextmanager
 def translated() -> Iterator[None]:
     """Driver errors become core errors, so callers and contracts see one vocabulary."""
@@ -30,7 +46,7 @@ def translated() -> Iterator[None]:
         if exc.sqlstate == APPEND_ONLY_SQLSTATE:
             raise AppendOnlyViolation(str(exc).splitlines()[0]) from exc
         if isinstance(exc, psycopg.OperationalError):
-            raise TransientError(str(exc)) from exc
+            raise TransientError(f"postgres: {exc}") from exc
         raise
 
 

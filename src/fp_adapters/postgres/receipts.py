@@ -59,6 +59,12 @@ class PgReceiptLog(PgStore):
                                       at.topic if at else None, at.partition if at else None,
                                       at.offset if at else None, p.error))
 
+    def stored(self, receipt_ids: Sequence[str]) -> dict[str, Receipt]:
+        with self.tx() as conn:
+            rows = conn.execute(f"SELECT {RECEIPT_COLS} FROM receipts WHERE receipt_id = ANY(%s)",
+                                (list(receipt_ids),)).fetchall()
+        return {r.receipt_id: r for r in map(_receipt, rows)}
+
     def counts(self, platform_run_id: str) -> dict[str, dict[str, int]]:
         with self.tx() as conn:
             rows = conn.execute("SELECT event_class, outcome, count(*) FROM receipts WHERE platform_run_id = %s "

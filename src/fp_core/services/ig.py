@@ -1,18 +1,23 @@
 """IG, the ingestion gate: screen, claim, judge, publish, quarantine, and write receipts per batch.
 
 Order of durable effects per batch: the admission claim, then the bus publish, then quarantine
-payloads and index, then receipts with the settled publish state. A crash between any two leaves a
-state the next submission resolves: a claimed but unpublished tuple is re-published on its duplicate.
+payloads and index, then receipts with the settled publish state (one transaction). A crash between
+any two leaves a state the next submission of the same batch resolves: a batch whose receipts are
+durable is answered with those receipts and nothing else happens; a claimed tuple without an ADMIT
+receipt is admitted (and re-published) by its next sighting; the quarantine object already written is
+accepted when its bytes are the same.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from fp_core.admission import Candidate, Rejection, Verdict, first_sightings, judge, screen
+from fp_core.errors import ObjectExists
 from fp_core.event_class import EventClass
 from fp_core.identity import derive_id
 from fp_core.pins import ContextPins
@@ -48,6 +53,14 @@ class IngestionGate:
     def submit(self, submission_id: str, raws: Sequence[bytes]) -> list[Receipt]:
         """Admit one batch; returns one receipt per input, in input order. Never raises on bad input."""
         run = self.pins.platform_run_id
+        receipt_ids = [derive_id("receipt", run, submission_id, pos) for pos in range(len(raws))]
+        if receipt_ids and self.receipts.stored(receipt_ids[:1]):
+            # Receipts of one submission are written in one transaction: the first one stands for all.
+            stored = self.receipts.stored(receipt_ids)
+            if len(stored) == len(receipt_ids):
+                self.log.info("ig.resubmitted", platform_run_id=run, submission_id=submission_id,
+                              receipts=len(stored))
+                return [stored[i] for i in receipt_ids]
         screened = [screen(raw, self.pins, self.class_map) for raw in raws]
         candidates = [s for s in screened if isinstance(s, Candidate)]
         claims = self.index.claim(first_sightings(candidates)) if candidates else {}
@@ -61,8 +74,7 @@ class IngestionGate:
         receipts: list[Receipt] = []
         publishes: list[PublishRecord] = []
         quarantined: list[tuple[Receipt, bytes, str]] = []
-        for pos, item in enumerate(screened):
-            receipt_id = derive_id("receipt", run, submission_id, pos)
+        for receipt_id, item in zip(receipt_ids, screened, strict=True):
             if isinstance(item, Rejection):
                 receipt = self._rejected(receipt_id, item)
                 quarantined.append((receipt, item.raw, item.detail))
@@ -113,7 +125,15 @@ class IngestionGate:
         lines = [json.dumps({"receipt_id": r.receipt_id, "reason": r.reason, "detail": detail,
                              "raw_b64": base64.b64encode(raw).decode()}, sort_keys=True)
                  for r, raw, detail in items]
-        self.objects.put(key, ("\n".join(lines) + "\n").encode())
+        data = ("\n".join(lines) + "\n").encode()
+        try:
+            self.objects.put(key, data)
+        except ObjectExists:
+            # Written by an attempt of this submission that died before its receipts: the same bytes are
+            # that attempt's object; different ones (the claims changed in between) get their own key.
+            if self.objects.get(key) != data:
+                key = quarantine_key(run, f"{submission_id}-{hashlib.sha256(data).hexdigest()[:16]}")
+                self.objects.put(key, data, overwrite=True)
         self.quarantine_index.record([
             QuarantineRecord(quarantine_id=derive_id("quarantine", r.receipt_id), platform_run_id=run,
                              event_class=r.event_class, event_id=r.event_id,

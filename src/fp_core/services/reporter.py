@@ -13,6 +13,7 @@ from fp_core.context import ContextKind
 from fp_core.degrade import DegradeReason
 from fp_core.drills import DrillRecord
 from fp_core.drills import hooks as drill_hooks
+from fp_core.errors import TransientError
 from fp_core.event_class import TRAFFIC_CLASS
 from fp_core.evidence import (
     COMPLETION_FILE,
@@ -191,21 +192,44 @@ class Reporter:
         files[COMPLETION_FILE] = render(RunCompleted(
             platform_run_id=run, status="COMPLETED", files=sorted([*files, *carried]),
             drills_passed=all(d.passed for d in drills), conformance_attached=CONFORMANCE_FILE in files))
+        # run_completed.json is written last: it is the commit point. A closure that died part-way left
+        # no bundle yet, only files that this attempt replaces whole; nothing is rewritten after it.
         for name, data in files.items():
-            self.objects.put(f"{prefix}/{name}", data)
+            self.objects.put(f"{prefix}/{name}", data, overwrite=True)
         return prefix, {**carried, **files}
+
+    def closed_bundle(self, run: str) -> tuple[str, dict[str, bytes], bool] | None:
+        """The bundle of a run already closed (prefix, files, whether its drills passed), else None."""
+        prefix = bundle_prefix(run)
+        key = f"{prefix}/{COMPLETION_FILE}"
+        if not self.objects.exists(key):
+            return None
+        raw = self.objects.get(key)
+        completed = RunCompleted.model_validate_json(raw)
+        files = {name: self.objects.get(f"{prefix}/{name}") for name in completed.files}
+        return prefix, {**files, COMPLETION_FILE: raw}, completed.drills_passed
 
     def write_failure(self, run: str, header: RunHeader | None, stage: str, reason: str,
                       partial: Mapping[str, Any], groups: Sequence[str]) -> str:
         """A failed stage still leaves evidence, write-once: the stage, the reason, partial counts and
         anomalies, every consumed range per consumer group, and the header as known. Returns its key."""
         prefix = bundle_prefix(run)
-        by_group = {g: [r.model_dump(mode="json") for r in merge_ranges(self.checkpoints.ranges(run, g))]
-                    for g in groups}
+        unavailable: dict[str, str] = {}
+        by_group: dict[str, list[dict[str, Any]]] = {}
+        anomalies: dict[str, int] = {}
+        try:
+            by_group = {g: [r.model_dump(mode="json") for r in merge_ranges(self.checkpoints.ranges(run, g))]
+                        for g in groups}
+        except TransientError as exc:
+            unavailable["offsets_consumed_by_group"] = str(exc)[:300]
+        try:
+            anomalies = self.receipts.reason_counts(run)
+        except TransientError as exc:
+            unavailable["anomalies"] = str(exc)[:300]
         doc = RunFailed(platform_run_id=run, status="FAILED", failure_stage=stage, reason=reason[:2000],
-                        partial_counts=dict(partial), anomalies=self.receipts.reason_counts(run),
+                        partial_counts=dict(partial), anomalies=anomalies,
                         offsets_consumed=by_group.get(RTDL_GROUP, []), offsets_consumed_by_group=by_group,
-                        header=header.model_dump(mode="json") if header else {})
+                        header=header.model_dump(mode="json") if header else {}, unavailable=unavailable)
         n = len(self.failure_files(run))
         key = f"{prefix}/{FAILURE_FILE}" if n == 0 else f"{prefix}/{FAILURE_FILE.removesuffix('.json')}.{n + 1}.json"
         self.objects.put(key, render(doc))

@@ -6,13 +6,16 @@ and learns what each finished from the run's fact log.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from fp_core.envelope import iso_utc
+from fp_core.errors import TransientError
 from fp_core.evidence import RunHeader
-from fp_core.ports import CheckpointLog, Clock, Log, StageLauncher
+from fp_core.ports import CheckpointLog, Clock, Log, StageLauncher, TaskHandle
+from fp_core.retry import RetryPolicy
 from fp_core.run_config import RunConfig, config_digest
 from fp_core.services.archive import ARCHIVE_GROUP, ArchiveStage
 from fp_core.services.cm import CM_GROUP, CmStage
@@ -67,6 +70,7 @@ class RunWorkflow:
     component_versions: Mapping[str, str] = field(default_factory=dict)
     progress: Callable[[str], None] = lambda stage: None
     attachments: Mapping[str, bytes] = field(default_factory=dict)
+    stage_retry: RetryPolicy = field(default_factory=lambda: RetryPolicy(attempts=4, base_s=0.5, cap_s=5.0))
 
     def header(self, config: RunConfig, run: str, started_ms: int, ended_ms: int | None,
                ready: ReadySignal | None) -> RunHeader:
@@ -80,6 +84,9 @@ class RunWorkflow:
     def close(self, platform_run_id: str) -> RunResult:
         """Close a run from its facts alone (``fp-reporter``): the bundle, without stage timings; a run
         whose stages did not all finish (its orchestrator died) is closed as FAILED, naming the stage."""
+        closed = self._already_closed(platform_run_id)
+        if closed is not None:
+            return closed
         facts = self.facts.read(platform_run_id)
         config = facts.ready.config
         scenario = scenario_run_id_for(config.seed, config.events)
@@ -98,13 +105,72 @@ class RunWorkflow:
                          {"drills": {d.drill_id: d.passed for d in drills}}, files)
 
     def run(self, config: RunConfig, platform_run_id: str) -> RunResult:
+        return self._drive(config, platform_run_id, None)
+
+    def resume(self, platform_run_id: str) -> RunResult:
+        """Continue a run whose orchestrator died, from the facts on its control topic: a stage whose
+        completion is there is not run again; the others run and resume from their own durable state
+        (WSP's re-submissions are answered with the receipts IG wrote, RTDL/CM/archive from their
+        checkpoints). Raises NotFound when the run has no READY."""
+        closed = self._already_closed(platform_run_id)
+        if closed is not None:
+            return closed
+        facts = self.facts.read(platform_run_id)
+        self.log.info("run.resuming", platform_run_id=platform_run_id,
+                      scenario_run_id=facts.ready.pins.scenario_run_id, streamed=facts.stream is not None,
+                      stages_done=sorted(facts.stages))
+        return self._drive(facts.ready.config, platform_run_id, facts)
+
+    def _already_closed(self, platform_run_id: str) -> RunResult | None:
+        """Closing or resuming a closed run is a no-op that says so (``already_closed`` in the summary)."""
+        found = self.reporter.closed_bundle(platform_run_id)
+        if found is None:
+            return None
+        prefix, files, drills_passed = found
+        ready = self.facts.read(platform_run_id).ready
+        self.log.info("run.already_closed", platform_run_id=platform_run_id)
+        return RunResult(platform_run_id, ready.pins.scenario_run_id,
+                         "COMPLETED" if drills_passed else "COMPLETED_WITH_FAILED_DRILLS", self.evidence_uri(prefix),
+                         {"already_closed": True}, files)
+
+    def _again(self, stage: str, run: str, fn: Callable[[], Any]) -> Any:
+        """A stage that fails transiently (a dependency restarting) runs again: every stage is idempotent
+        at its boundary and resumes from its durable state, so running it again is recovery."""
+        error: TransientError | None = None
+        for attempt in self.stage_retry.attempts_on(self.clock):
+            try:
+                return fn()
+            except TransientError as exc:
+                error = exc
+                self.log.warning("run.stage_retry", platform_run_id=run, stage=stage, attempt=attempt,
+                                 error=str(exc)[:300])
+        assert error is not None
+        raise error
+
+    def _supervise_rtdl(self, run: str, follower: TaskHandle[None]) -> None:
+        """Wait for RTDL's process; one that died (killed, or a dependency it could not outlast) is
+        started again and resumes from its checkpoints."""
+        handle = [follower]
+
+        def wait() -> None:
+            try:
+                handle[0].result()
+            except TransientError:
+                handle[0] = self.launcher.follow_rtdl(run)
+                raise
+        try:
+            self._again("rtdl", run, wait)
+        finally:
+            handle[0].cancel()
+
+    def _drive(self, config: RunConfig, platform_run_id: str, known: RunFacts | None) -> RunResult:
         started_ms = self.clock.now_ms()
         scenario = scenario_run_id_for(config.seed, config.events)
         durations: dict[str, float] = {}
         current = "sr_ready"
-        ready: ReadySignal | None = None
-        stream: StreamComplete | None = None
-        done: dict[str, StageComplete] = {}
+        ready: ReadySignal | None = known.ready if known else None
+        stream: StreamComplete | None = known.stream if known else None
+        done: dict[str, StageComplete] = dict(known.stages) if known else {}
 
         def timed(name: str, fn: Callable[[], Any]) -> Any:
             nonlocal current
@@ -116,19 +182,25 @@ class RunWorkflow:
             return out
 
         try:
-            ready = timed("sr_ready", lambda: self.sr.ready(config, platform_run_id))
+            if ready is None:
+                ready = timed("sr_ready", lambda: self.sr.ready(config, platform_run_id))
             assert ready is not None
             r = ready
-            # RTDL runs beside WSP/IG (its own process on real substrates), following the stream; the
-            # event-time readiness gate makes its decisions independent of that timing.
-            follower = self.launcher.follow_rtdl(platform_run_id)
             pipeline_t0 = self.clock.monotonic()
-            try:
-                stream = timed("wsp_ig", lambda: self.wsp.stream(r))
-            except BaseException:
-                follower.cancel()
-                raise
-            timed("rtdl_tail", follower.result)
+            if stream is None or "rtdl" not in done:
+                # RTDL runs beside WSP/IG (its own process on real substrates), following the stream; the
+                # event-time readiness gate makes its decisions independent of that timing.
+                follower = self.launcher.follow_rtdl(platform_run_id) if "rtdl" not in done else None
+                if stream is None:
+                    try:
+                        stream = timed("wsp_ig", lambda: self._again("wsp_ig", platform_run_id,
+                                                                    lambda: self.wsp.stream(r)))
+                    except BaseException:
+                        if follower is not None:
+                            follower.cancel()
+                        raise
+                if follower is not None:
+                    timed("rtdl_tail", lambda: self._supervise_rtdl(platform_run_id, follower))
             # RTDL's completion, and what drills recorded during WSP and RTDL, are on the fact log by now:
             # read it once; the later stages' facts are the ones returned to us.
             facts = self.facts.read(platform_run_id)
@@ -136,9 +208,14 @@ class RunWorkflow:
             durations["rtdl"] = round(self.clock.monotonic() - pipeline_t0, 3)
             assert stream is not None
             s = stream
-            done["cm"] = timed("cm", lambda: self.cm.run(r, s))
-            done["ls"] = timed("ls", lambda: self.ls.run(r))
-            done["archive"] = timed("archive", lambda: self.archive.run(r, s))
+            later: dict[str, Callable[[], StageComplete]] = {
+                "cm": lambda: self.cm.run(r, s), "ls": lambda: self.ls.run(r),
+                "archive": lambda: self.archive.run(r, s)}
+            for name, stage in later.items():
+                if name in facts.stages:
+                    done[name] = facts.stages[name]
+                else:
+                    done[name] = timed(name, functools.partial(self._again, name, platform_run_id, stage))
             pipeline_s = round(self.clock.monotonic() - pipeline_t0, 3)
             durations["pipeline_wall"] = pipeline_s
             rates = {"events_per_s_wsp_ig": _rate(sum(s.sent_by_class.values()), durations.get("wsp_ig")),
@@ -146,8 +223,8 @@ class RunWorkflow:
                      "events_per_s_end_to_end": _rate(sum(s.sent_by_class.values()), pipeline_s)}
             header = self.header(config, platform_run_id, started_ms, self.clock.now_ms(), r)
             closing = RunFacts(r, s, {**facts.stages, **done}, facts.extra)
-            prefix, files, drills = timed("reporter", lambda: self.reporter.close_run(
-                closing, header, durations, rates, self.attachments))
+            prefix, files, drills = timed("reporter", lambda: self._again("reporter", platform_run_id, lambda: (
+                self.reporter.close_run(closing, header, durations, rates, self.attachments))))
             status = "COMPLETED" if all(d.passed for d in drills) else "COMPLETED_WITH_FAILED_DRILLS"
             self.log.info("run.completed", platform_run_id=platform_run_id, scenario_run_id=scenario, status=status)
             summary = {"counts": run_counts(s, done), "durations_s": durations, "rates_per_s": rates,

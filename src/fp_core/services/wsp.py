@@ -153,28 +153,35 @@ class WorldStreamer:
     def _submit(self, ingress: Ingress, pins: ContextPins, batch: list[tuple[str, bytes]], report: StreamReport
                 ) -> None:
         """Submit one chunk; every submission that returns receipts counts as sent (so reconciliation
-        sees re-submissions as the extra DUPLICATE receipts they produce)."""
+        sees re-submissions as the extra DUPLICATE receipts they produce).
+
+        The submission id names the chunk and the round (a round re-submits what came back AMBIGUOUS), not
+        the attempt: a transient failure, or a WSP restarted from the start of the stream, re-submits the
+        same id, and IG answers an id whose receipts are durable with those receipts."""
         chunk = report.submissions
         report.submissions += 1
         pending = batch
+        rounds = 0
         for attempt in self.retry.attempts_on(self.clock):
-            submission_id = derive_id("submission", pins.platform_run_id, chunk, attempt)
+            submission_id = derive_id("submission", pins.platform_run_id, chunk, rounds)
             try:
                 receipts = ingress.submit(submission_id, [raw for _cls, raw in pending])
             except TransientError as exc:
                 report.retries += 1
-                self.log.warning("wsp.retry", platform_run_id=pins.platform_run_id, attempt=attempt,
-                                 error=str(exc))
+                self.log.warning("wsp.retry", platform_run_id=pins.platform_run_id,
+                                 scenario_run_id=pins.scenario_run_id, submission=chunk, attempt=attempt,
+                                 error=str(exc)[:300])
                 continue
             for (cls, _raw), r in zip(pending, receipts, strict=True):
                 report.sent_by_class[cls] = report.sent_by_class.get(cls, 0) + 1
                 report.outcomes[r.outcome.value] = report.outcomes.get(r.outcome.value, 0) + 1
-                if attempt and r.publish_state is PublishState.PUBLISHED:
+                if rounds and r.publish_state is PublishState.PUBLISHED:
                     report.republished += 1
             ambiguous = [item for item, r in zip(pending, receipts, strict=True)
                          if r.publish_state is PublishState.AMBIGUOUS]
             if not ambiguous:
                 return
             pending = ambiguous
+            rounds += 1
             report.retries += 1
-        raise TransientError(f"submission {chunk} still unresolved after {self.retry.attempts} attempts")
+        raise TransientError(f"wsp submission {chunk} still unresolved after {self.retry.attempts} attempts")
