@@ -58,6 +58,7 @@ from fp_adapters.s3.object_store import S3ObjectStore
 from fp_adapters.settings import Settings, load_settings
 from fp_adapters.ssm.secret_store import SsmSecretStore
 from fp_adapters.stage_process import ProcessStageLauncher
+from fp_adapters.substrate_record import kafka_substrate, memory_substrate
 from fp_core.drills.hooks import DrillHooks
 from fp_core.errors import ConfigError
 from fp_core.event_class import FRAUD_CLASS_MAP
@@ -136,6 +137,7 @@ class KafkaAdapters(containers.DeclarativeContainer):
     names = providers.Singleton(lambda s: TopicNames(s.bus.topic_prefix), settings)
     kafka_conf = providers.Singleton(lambda s, c: client_config(s.bus, c), settings, credentials)
 
+    substrate_record = providers.Callable(kafka_substrate, settings, kafka_conf, names, credentials)
     pg = providers.Resource(_pg, settings)
     redis_client = providers.Resource(_redis, settings)
     producer = providers.Resource(_producer, kafka_conf, names, settings)
@@ -189,6 +191,7 @@ class MemoryAdapters(containers.DeclarativeContainer):
     rtdl_launch = providers.Object("in_process")
     conformance_skips: providers.Provider[dict[str, str]] = providers.Object({})
     secrets_in_use: providers.Provider[list[str]] = providers.Object([])
+    substrate_record = providers.Callable(memory_substrate, settings)
     substrate = providers.Singleton(lambda s: MemorySubstrate.named(s.memory.namespace), settings)
     objects = providers.Singleton(lambda sub, s: MemObjectStore(sub, s.memory.namespace), substrate, settings)
     producer = providers.Singleton(MemProducer, substrate)
@@ -258,7 +261,7 @@ class Platform(containers.DeclarativeContainer):
     workflow = providers.Factory(
         RunWorkflow, env=settings.provided.env, sr=sr, wsp=wsp, cm=cm, ls=ls, archive=archive, reporter=reporter,
         launcher=launcher, facts=facts, checkpoints=adapters.checkpoints, clock=adapters.clock, log=adapters.log,
-        evidence_uri=adapters.objects.provided.uri)
+        evidence_uri=adapters.objects.provided.uri, substrate=adapters.substrate_record.provider)
 
 
 # ------------------------------------------------------------------------------------------- the root

@@ -3,6 +3,7 @@ or the adapter set's ``DEFAULT_SETTINGS``, overlaid by ``FP_*`` environment vari
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Any, Literal
@@ -115,6 +116,18 @@ class Settings(BaseSettings):
         return self.redis
 
 
+def state_dir() -> Path:
+    """Where the local substrate and operator state live: ``FP_SUBSTRATE_DIR``, else ``.substrate/``."""
+    return Path(os.environ.get("FP_SUBSTRATE_DIR", REPO_ROOT / ".substrate"))
+
+
+def session_settings_file(env: str) -> Path:
+    """Settings an operator tool wrote for ``env`` from the infrastructure it brought up (``fp dev-min
+    up`` writes ``dev_min.json`` from the Terraform outputs): they sit over ``<env>.yaml`` and under
+    ``FP_*`` variables."""
+    return state_dir() / "settings" / f"{env}.json"
+
+
 def config_dir() -> Path:
     """Where ``<env>.yaml`` files are read: ``FP_CONFIG_DIR``, else the packaged defaults."""
     return Path(os.environ.get("FP_CONFIG_DIR", Path(__file__).with_name("config")))
@@ -157,6 +170,11 @@ def load_settings(env: str) -> Settings:
     if not path.is_file() and defaults is None:
         raise ConfigError(f"unknown environment {env!r}; valid: {known_envs()}")
     source_name = path.name if defaults is None else f"{env} DEFAULT_SETTINGS"
+    session_file = session_settings_file(env)
+    try:
+        session: dict[str, Any] = json.loads(session_file.read_text()) if session_file.is_file() else {}
+    except ValueError as exc:
+        raise ConfigError(f"{session_file}: not JSON ({exc}); remove it or run `fp dev-min up` again") from exc
 
     class EnvSettings(Settings):
         model_config = SettingsConfigDict(yaml_file=path if defaults is None else None)
@@ -167,9 +185,10 @@ def load_settings(env: str) -> Settings:
             env_settings: PydanticBaseSettingsSource, dotenv_settings: PydanticBaseSettingsSource,
             file_secret_settings: PydanticBaseSettingsSource,
         ) -> tuple[PydanticBaseSettingsSource, ...]:
+            written = InitSettingsSource(settings_cls, session)
             if defaults is not None:  # the adapter set's defaults, under the environment's FP_* variables
-                return (env_settings, InitSettingsSource(settings_cls, defaults))
-            return (init_settings, env_settings, YamlConfigSettingsSource(settings_cls))
+                return (env_settings, written, InitSettingsSource(settings_cls, defaults))
+            return (init_settings, env_settings, written, YamlConfigSettingsSource(settings_cls))
 
     try:
         settings = EnvSettings()

@@ -48,26 +48,30 @@ def report(results: list[dev_min.CheckResult]) -> bool:
 
 @app.command()
 def up(mode: Mode = "emulated") -> None:
-    """Apply core (bootstrapping its state if absent) then demo; then preflight."""
+    """Apply core (bootstrapping its state if absent) then demo; write the run settings from their
+    outputs (nothing to export by hand); then preflight."""
     settings = load_settings("dev_min")
-    session: dict[str, Any] = {"session_id": derive_id("session", now_iso())[:12], "started_at": now_iso(),
-                               "mode": mode}
+    started = datetime.now(UTC)
     if mode == "aws":
         tf = terraform_for(settings)
         s3 = s3_client(settings)
         if tf.state_bucket not in {b["Name"] for b in s3.list_buckets().get("Buckets", [])}:
             tf.bootstrap_core()
-        core = tf.apply("core")
-        demo = tf.apply("demo")
-        session["resources"] = {"cluster_id": demo["cluster_id"]["value"], "bucket_map": core["bucket_map"]["value"]}
+        outputs = dev_min.outputs_from_terraform(tf.apply("core"), tf.apply("demo"))
     else:
-        from fp_ops import substrate
+        from fp_ops import provision, substrate
 
         substrate.up()
-        session["resources"] = {"cluster_id": "emulated:local-broker-sasl_ssl",
-                                "bucket_map": dict(settings.objects.buckets)}
+        provision.apply_emulated_demo(settings, load_settings("local_parity").bus.bootstrap)
+        outputs = dev_min.outputs_from_emulation(settings)
+    path = dev_min.write_run_settings(outputs)
+    settings = load_settings("dev_min")  # now with what the stacks created
+    session = {"session_id": derive_id("session", started.isoformat())[:12], "started_at": started.isoformat(),
+               "mode": mode, "resources": outputs.model_dump(mode="json"), "runs": []}
     SESSION_FILE.parent.mkdir(parents=True, exist_ok=True)
     SESSION_FILE.write_text(json.dumps(session, indent=2))
+    err.print(f"run settings written to {path} (cluster {outputs.cluster_id}, "
+              f"buckets {sorted(set(outputs.bucket_map.values()))})")
     ok = report(dev_min.preflight(settings, f"evidence/preflight/{session['session_id']}.json"))
     if not ok:
         raise typer.Exit(1)
@@ -76,15 +80,18 @@ def up(mode: Mode = "emulated") -> None:
 
 def current_session() -> dict[str, Any]:
     if not SESSION_FILE.exists():
-        raise typer.BadParameter("no dev_min session: run `fp dev-min up` first")
+        err.print("[red]no dev_min session:[/red] run `fp dev-min up` (or `make dev-min-up`) first")
+        raise typer.Exit(2)
     session: dict[str, Any] = json.loads(SESSION_FILE.read_text())
     return session
 
 
 @app.command()
-def run(events: int = 20_000, seed: int = 7, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
-    """The full run (the same workflow as `fp run`) on dev_min with every drill; the bundle records the
-    demo session and the resources used."""
+def run(events: Annotated[int, typer.Option(help="events in the world's stream_view")] = 20_000,
+        seed: Annotated[int, typer.Option(help="world seed")] = 7,
+        as_json: Annotated[bool, typer.Option("--json", help="last stdout line is a JSON summary")] = False) -> None:
+    """The full run (the same workflow as `fp run`) on dev_min with every drill; run.json names the
+    substrate used, and the bundle records the demo session."""
     session = current_session()
     attachment = {"session_id": session["session_id"], "session_started_at": session["started_at"],
                   "mode": session["mode"], "resources": session["resources"], "run_started_at": now_iso(),
@@ -96,6 +103,8 @@ def run(events: int = 20_000, seed: int = 7, as_json: Annotated[bool, typer.Opti
                                       attachments={"dev_min/session.json": (json.dumps(
                                           attachment, sort_keys=True, indent=2) + "\n").encode()})
         result = workflow.run(RunConfig(env="dev_min", seed=seed, events=events, drills=DRILLS), run_id)
+    session["runs"] = [*session.get("runs", []), {"platform_run_id": run_id, "status": result.status}]
+    SESSION_FILE.write_text(json.dumps(session, indent=2))
     err.print(f"{result.status}: evidence bundle {result.evidence_uri}")
     if as_json:
         print(json.dumps({"platform_run_id": result.platform_run_id, "status": result.status,
@@ -106,25 +115,48 @@ def run(events: int = 20_000, seed: int = 7, as_json: Annotated[bool, typer.Opti
 
 @app.command()
 def down(mode: Mode = "emulated") -> None:
-    """Destroy the demo stack, verify nothing costly remains, write the teardown proof to evidence."""
+    """Destroy the demo stack, verify by querying each API that nothing costly remains and the core and
+    evidence do, and write the teardown proof and the session record (with its Appendix B cost)."""
     settings = load_settings("dev_min")
-    session = current_session() if SESSION_FILE.exists() else {"session_id": "none", "started_at": None}
+    session = json.loads(SESSION_FILE.read_text()) if SESSION_FILE.exists() else None
+    if session is not None:
+        outputs = dev_min.SubstrateOutputs.model_validate(session["resources"])
+    elif mode == "emulated":
+        outputs = dev_min.outputs_from_emulation(settings)
+    else:
+        err.print("[red]no dev_min session record:[/red] the teardown proof needs the outputs `up` recorded")
+        raise typer.Exit(2)
+    admin_conf: dict[str, Any] | None
     if mode == "aws":
         tf = terraform_for(settings)
         tf.destroy_demo()
         state: list[str] | None = tf.demo_state()
+        admin_conf = None
     else:
-        dev_min.remove_demo_parameters(settings)
-        state = None
-    results = dev_min.verify_teardown(settings, state)
+        from fp_ops import provision
+
+        admin = load_settings("local_parity").bus.bootstrap
+        provision.destroy_emulated_demo(settings, admin)
+        state, admin_conf = None, provision.admin_config(admin)
+    results = dev_min.verify_teardown(settings, outputs, admin_conf, state)
     ok = report(results)
-    proof = {"session_id": session["session_id"], "session_started_at": session.get("started_at"),
-             "session_ended_at": now_iso(), "mode": mode, "passed": ok,
-             "checks": [r.model_dump() for r in results], "core_and_evidence_remain": True}
+    ended = datetime.now(UTC)
+    started = datetime.fromisoformat(session["started_at"]) if session else ended
+    record = {"session_id": session["session_id"] if session else "none", "mode": mode,
+              "started_at": started.isoformat(), "ended_at": ended.isoformat(),
+              "resources": outputs.model_dump(mode="json"), "runs": session.get("runs", []) if session else [],
+              "cost": dev_min.session_cost(dev_min.load_rates(), started, ended,
+                                           len(session.get("runs", [])) if session else 0)}
+    proof = {**record, "passed": ok, "checks": [r.model_dump(mode="json") for r in results]}
     objects = build_container("dev_min", settings).adapters.objects()  # no Kafka credentials needed
-    key = f"evidence/teardown/{session['session_id']}-{datetime.now(UTC).strftime('%Y%m%dT%H%M%S')}.json"
+    stamp = ended.strftime("%Y%m%dT%H%M%S")
+    key = f"evidence/teardown/{record['session_id']}-{stamp}.json"
     objects.put(key, (json.dumps(proof, sort_keys=True, indent=2) + "\n").encode())
+    objects.put(f"evidence/dev_min/sessions/{record['session_id']}-{stamp}.json",
+                (json.dumps(record, sort_keys=True, indent=2) + "\n").encode())
     SESSION_FILE.unlink(missing_ok=True)
+    err.print(f"session {record['session_id']}: {record['cost']['hours']} h, "
+              f"about GBP {record['cost']['session_cost_gbp']} (Appendix B)")
     err.print(f"teardown proof: {objects.uri(key)}")
     if not ok:
         raise typer.Exit(1)

@@ -125,7 +125,7 @@ def publish_ambiguity_explicit(ctx: ConformanceContext) -> str:
     assert ctx.ports.receipts.unresolved_publishes(pins.platform_run_id) == 0
     at = again.published_at
     assert at is not None
-    consumer = ctx.ports.consumer(f"conformance-{ctx.session}")
+    consumer = ctx.ports.consumer(f"fp-conformance-{ctx.session}")
     try:
         consumer.assign({(at.topic, at.partition): at.offset})
         records = []
@@ -164,7 +164,7 @@ def origin_offsets_replayable(ctx: ConformanceContext) -> str:
     run = small.result.platform_run_id
     ranges = merge_ranges(ctx.ports.checkpoints.ranges(run, RTDL_GROUP))
     assert ranges, "no consumed ranges recorded"
-    consumer = ctx.ports.consumer(f"conformance-replay-{ctx.session}")
+    consumer = ctx.ports.consumer(f"fp-conformance-replay-{ctx.session}")
     seen: set[OriginOffset] = set()
     try:
         consumer.assign({(r.topic, r.partition): r.start_offset for r in ranges})
@@ -208,7 +208,7 @@ def offsets_never_ahead_of_durable_writes(ctx: ConformanceContext) -> str:
     start, end = input_range(stream)
     audit = FailingAudit(ctx.ports.audit_log)
     p = ctx.ports
-    group = f"conformance-commit-{ctx.session}"
+    group = f"fp-conformance-commit-{ctx.session}"
 
     def handle(records: Sequence[BusRecord]) -> dict[tuple[str, int], int]:
         safe: dict[tuple[str, int], int] = loop.handle(records)

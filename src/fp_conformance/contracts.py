@@ -101,7 +101,7 @@ class BusContract(PortContract):
         first = origins[0]
         assert first is not None
         tp = (first.topic, first.partition)
-        group = f"conformance-bus-{ctx.session}"
+        group = f"fp-conformance-bus-{ctx.session}"
         c1 = ctx.ports.consumer(group)
         try:
             c1.assign({tp: first.offset})

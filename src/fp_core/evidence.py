@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from fp_core.canonical import digest
 from fp_core.model import FrozenModel
 from fp_core.offsets import OffsetRange, OriginOffset
 from fp_core.reconciliation import Reconciliation
@@ -56,6 +57,17 @@ class RunHeader(FrozenModel):
     pins: dict[str, Any]
     git_sha: str
     component_versions: dict[str, str]
+    substrate: dict[str, Any] = {}
+    """What the run ran on (seed 10.3): Kafka bootstrap and cluster id, topic map, bucket map, tables,
+    region, SSM parameter names (never values). Not behaviour: it is kept out of ``config_digest``."""
+    substrate_digest: str = ""
+    """SHA-256 over ``substrate``, ``component_versions`` and ``git_sha``: two runs on different clusters,
+    buckets or code differ here while their ``config_digest`` (what decides behaviour) may be equal."""
+
+
+def substrate_digest(substrate: Mapping[str, Any], component_versions: Mapping[str, str], git_sha: str) -> str:
+    return digest({"substrate": dict(substrate), "component_versions": dict(component_versions),
+                   "git_sha": git_sha})
 
 
 class ReceiptSummary(FrozenModel):
@@ -191,6 +203,16 @@ class RunFailed(FrozenModel):
 def render(doc: BaseModel | Mapping[str, Any]) -> bytes:
     data = doc.model_dump(mode="json") if isinstance(doc, BaseModel) else dict(doc)
     return (json.dumps(data, sort_keys=True, indent=2, ensure_ascii=False) + "\n").encode()
+
+
+SUBSTRATE_FIELDS = frozenset({"substrate", "substrate_digest"})
+
+
+def strip_substrate(doc: Any) -> Any:
+    """``doc`` without what names the substrate a run used (two namespaces of one machine differ there)."""
+    if isinstance(doc, dict):
+        return {k: strip_substrate(v) for k, v in doc.items() if k not in SUBSTRATE_FIELDS}
+    return doc
 
 
 def strip_wall_clock(doc: Any) -> Any:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from fp_adapters.settings import REPO_ROOT
+from fp_adapters.settings import REPO_ROOT, state_dir
 
 KAFKA_PORT, KAFKA_CONTROLLER_PORT, KAFKA_SASL_PORT = 19092, 19093, 19094
 POSTGRES_PORT, REDIS_PORT, MOTO_PORT, OBJECTS_PORT = 15432, 16379, 15000, 17070
@@ -16,7 +16,7 @@ KAFKA_POM = REPO_ROOT / "infra/local_parity/kafka/pom.xml"
 
 
 def substrate_dir() -> Path:
-    return Path(os.environ.get("FP_SUBSTRATE_DIR", REPO_ROOT / ".substrate"))
+    return state_dir()
 
 
 def kafka_dir() -> Path:

@@ -3,14 +3,26 @@ the dev_min emulation the SSM SecureString parameters and the DynamoDB quarantin
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 from fp_adapters.aws import aws_client, s3_client
 from fp_adapters.dynamodb.quarantine_index import ensure_table
-from fp_adapters.kafka.admin import provision_topics
+from fp_adapters.kafka.admin import (
+    acls_of,
+    app_acls,
+    delete_topics,
+    grant_acls,
+    provision_topics,
+    revoke_acls,
+    topics_named,
+)
 from fp_adapters.kafka.client_config import CREDENTIAL_NAMES, BusCredentials, client_config
 from fp_adapters.kafka.names import TopicNames
 from fp_adapters.postgres.connection import connect, migrate
 from fp_adapters.s3.object_store import ensure_buckets
-from fp_adapters.settings import Settings, load_settings
+from fp_adapters.settings import BusSettings, Settings, load_settings
+from fp_core.errors import PlatformError
 from fp_core.topics import TOPIC_MAP
 from fp_ops.managed_kafka import SASL_BOOTSTRAP, sasl_user
 from fp_ops.services.postgres import ensure_database
@@ -35,6 +47,54 @@ def provision(settings: Settings, admin_bootstrap: str | None = None) -> dict[st
     return {"topics": topics, "migrations": applied, "buckets": buckets, "tables": tables}
 
 
+SERVICE_ROLE = "fraud-platform-dev-min-service"
+"""The core stack's service identity (``service_identity_name`` in core/variables.tf)."""
+APP_GROUP_PREFIX = "fp-"
+"""The consumer groups the demo stack lets the application read (``confluent_kafka_acl.groups``)."""
+
+
+def admin_config(admin_bootstrap: str) -> dict[str, Any]:
+    """The local broker's PLAINTEXT listener: a super user, as the demo stack's cluster-admin key is."""
+    return client_config(BusSettings(), BusCredentials(bootstrap=admin_bootstrap))
+
+
+def app_principal() -> str:
+    return f"User:{sasl_user().api_key}"
+
+
+def apply_emulated_demo(settings: Settings, admin_bootstrap: str) -> dict[str, Any]:
+    """What applying the core and demo stacks does, on the emulated endpoints: the core (buckets, the
+    quarantine table, the service role) and the demo (topics, the application's API key with its ACLs,
+    the SSM SecureString parameters)."""
+    if not settings.bus.topic_prefix:
+        raise PlatformError("emulated dev_min needs its own bus.topic_prefix (its demo topics are destroyed)")
+    done = provision(settings, admin_bootstrap=admin_bootstrap)
+    iam = aws_client("iam", settings)
+    try:
+        iam.get_role(RoleName=SERVICE_ROLE)
+    except iam.exceptions.NoSuchEntityException:
+        iam.create_role(RoleName=SERVICE_ROLE, AssumeRolePolicyDocument=json.dumps({
+            "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                                   "Principal": {"AWS": "arn:aws:iam::123456789012:root"}}]}))
+    admin = admin_config(admin_bootstrap)
+    if not acls_of(admin, app_principal()):
+        grant_acls(admin, app_acls(app_principal(), settings.bus.topic_prefix, APP_GROUP_PREFIX))
+    seed_managed_kafka_parameters(settings)
+    return done
+
+
+def destroy_emulated_demo(settings: Settings, admin_bootstrap: str) -> dict[str, Any]:
+    """What destroying the demo stack does: the API key's ACLs, the topics and the SSM parameters go;
+    the core stays."""
+    admin = admin_config(admin_bootstrap)
+    revoked = revoke_acls(admin, app_principal())
+    topics = delete_topics(admin, topics_named(admin, TopicNames(settings.bus.topic_prefix)))
+    ssm = aws_client("ssm", settings)
+    names = [f"{(settings.bus.credentials_ssm_prefix or '').rstrip('/')}/{n}" for n in CREDENTIAL_NAMES]
+    ssm.delete_parameters(Names=names)
+    return {"acls_deleted": revoked, "topics_deleted": topics, "ssm_parameters_deleted": names}
+
+
 def seed_managed_kafka_parameters(settings: Settings) -> None:
     """What the demo Terraform stack writes: bootstrap (no SASL_SSL:// prefix), api_key, api_secret."""
     user = sasl_user()
@@ -48,6 +108,4 @@ def seed_managed_kafka_parameters(settings: Settings) -> None:
 def provision_all() -> None:
     local = load_settings("local_parity")
     provision(local)
-    dev_min = load_settings("dev_min")
-    seed_managed_kafka_parameters(dev_min)
-    provision(dev_min, admin_bootstrap=local.bus.bootstrap)
+    apply_emulated_demo(load_settings("dev_min"), local.bus.bootstrap)

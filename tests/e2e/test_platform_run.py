@@ -12,7 +12,7 @@ import pytest
 
 from fp_adapters.containers import build_container
 from fp_adapters.settings import DrillSettings, Settings, load_settings
-from fp_core.evidence import strip_wall_clock, verify_bundle
+from fp_core.evidence import strip_substrate, strip_wall_clock, verify_bundle
 from fp_core.run_config import DRILLS, RunConfig
 from fp_core.services.run import RunResult
 from tests.conftest import isolated_settings
@@ -76,6 +76,7 @@ def test_same_seed_and_ids_give_identical_decisions_and_evidence(substrate: None
     assert verify_bundle(a.files) == [] and verify_bundle(b.files) == []
     assert a.files.keys() == b.files.keys()
     for name in a.files:
-        assert strip_wall_clock(json.loads(a.files[name])) == strip_wall_clock(json.loads(b.files[name])), name
+        assert (strip_substrate(strip_wall_clock(json.loads(a.files[name])))
+                == strip_substrate(strip_wall_clock(json.loads(b.files[name])))), name
     digest = json.loads(a.files["decisions/dla_summary.json"])["decision_digest"]
     assert digest == json.loads(b.files["decisions/dla_summary.json"])["decision_digest"]

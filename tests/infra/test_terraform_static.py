@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
+from fp_adapters.settings import REPO_ROOT
 from fp_core.topics import TOPIC_MAP
-from fp_ops.dev_min import CORE, DEMO
+from fp_ops.dev_min import CORE, CORE_OUTPUTS, DEMO, DEMO_OUTPUTS
 from tests.infra.hcl import all_resource_types, load_stack, raw_text, resources
 
 FORBIDDEN = {"aws_nat_gateway", "aws_lb", "aws_alb", "aws_elb", "aws_msk_cluster", "aws_instance",
@@ -87,6 +88,23 @@ def test_budget_is_usd_with_percentage_thresholds(core: dict[str, list[Any]]) ->
     assert notification["content"][0]["threshold_type"] == "PERCENTAGE"
     text = raw_text(CORE)
     assert re.search(r'variable "budget_limit_gbp"[^}]*default\s*=\s*30', text)
+    # all account spend counts (D19): a tag filter would miss spend until the tag is activated
+    assert "cost_filter" not in budget and "cost_filters" not in budget
+    [tag] = resources(core, "aws_ce_cost_allocation_tag").values()
+    assert (tag["tag_key"], tag["status"]) == ("project", "Active")
+    runbook = (REPO_ROOT / "docs/runbook.md").read_text()
+    assert "24 hours" in runbook and "Confluent" in runbook and "usage alert" in runbook.lower()
+
+
+def outputs_of(stack: dict[str, list[Any]]) -> dict[str, Any]:
+    return {k: v for block in stack["output"] for k, v in block.items()}
+
+
+def test_the_outputs_the_code_reads_are_the_ones_the_stacks_declare(core: dict[str, list[Any]],
+                                                                     demo: dict[str, list[Any]]) -> None:
+    assert set(CORE_OUTPUTS) <= set(outputs_of(core)), set(CORE_OUTPUTS) - set(outputs_of(core))
+    assert set(DEMO_OUTPUTS) <= set(outputs_of(demo)), set(DEMO_OUTPUTS) - set(outputs_of(demo))
+    assert not any(outputs_of(demo)[n].get("sensitive") for n in DEMO_OUTPUTS)  # they reach run.json
 
 
 def test_iam_least_privilege_without_wildcards(core: dict[str, list[Any]]) -> None:

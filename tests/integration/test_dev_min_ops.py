@@ -12,8 +12,9 @@ import pytest
 
 from fp_adapters.aws import aws_client
 from fp_adapters.settings import REPO_ROOT, load_settings
-from fp_ops import dev_min
-from fp_ops.provision import seed_managed_kafka_parameters
+from fp_core.errors import PlatformError
+from fp_core.topics import TOPIC_MAP
+from fp_ops import dev_min, provision
 
 pytestmark = pytest.mark.substrate
 
@@ -54,32 +55,84 @@ def test_terraform_invocations_are_exactly_planned(tmp_path: Path) -> None:
     assert all(c.cwd == REPO_ROOT for c in ran)
 
 
-def test_preflight_and_teardown_verification_on_emulated_endpoints(substrate: None) -> None:
+def test_preflight_and_teardown_proof_query_every_claim_and_fail_on_tampering(substrate: None) -> None:
     settings = load_settings("dev_min")
+    admin_bootstrap = load_settings("local_parity").bus.bootstrap
+    admin = provision.admin_config(admin_bootstrap)
     marker = f"evidence/preflight/test-{uuid.uuid4().hex}"
+    outputs = dev_min.outputs_from_emulation(settings)
+    assert outputs.cluster_id and not outputs.cluster_id.startswith("emulated")  # asked of the broker
+    assert outputs.topic_prefix() == "dm." and outputs.settings_overlay()["bus"]["topic_prefix"] == "dm."
+    s3 = aws_client("s3", settings, settings.objects.endpoint_url)
+    evidence = f"fp-test-evidence-{uuid.uuid4().hex[:8]}"
+    s3.create_bucket(Bucket=evidence, CreateBucketConfiguration={"LocationConstraint": settings.objects.region})
+    s3.put_object(Bucket=evidence, Key="evidence/runs/pr-x/run.json", Body=b"{}")
+    outputs = outputs.model_copy(update={"bucket_map": {**outputs.bucket_map, "evidence": evidence}})
     try:
         first = dev_min.preflight(settings, marker + "-1.json")
         assert all(r.passed for r in first), first
-        assert dev_min.remove_demo_parameters(settings) == dev_min.ssm_names(settings)
+        live = {r.name: r for r in dev_min.verify_teardown(settings, outputs, admin, None)}
+        assert not live["demo_ssm_parameters_absent"].passed and not live["kafka_api_key_absent"].passed
+        assert not live["kafka_topics_absent"].passed and live["kafka_topics_absent"].api == "kafka:Metadata"
+
+        destroyed = provision.destroy_emulated_demo(settings, admin_bootstrap)
+        assert destroyed["acls_deleted"] == 4 and len(destroyed["topics_deleted"]) == len(outputs.topic_map)
         failed = {r.name: r for r in dev_min.preflight(settings, marker + "-2.json")}
         assert not failed["ssm_parameters"].passed and "/confluent/api_secret" in failed["ssm_parameters"].detail
-        proof = {r.name: r.passed for r in dev_min.verify_teardown(settings, None)}
-        assert proof == {"confluent_resources_destroyed": True, "ssm_parameters_removed": True,
-                         "no_nat_gateway": True, "no_load_balancer": True}
-        left = dev_min.verify_teardown(settings, ["confluent_kafka_cluster.demo"])
-        assert not left[0].passed and "confluent_kafka_cluster.demo" in left[0].detail
+        proof = dev_min.verify_teardown(settings, outputs, admin, None)
+        assert all(r.passed for r in proof), [r for r in proof if not r.passed]
+        assert all(r.api and r.target for r in proof)  # every line says what was asked of which API
+
+        # tampering: a demo parameter left behind, then the evidence prefix deleted
+        ssm = aws_client("ssm", settings)
+        ssm.put_parameter(Name=outputs.ssm_parameters[0], Value="left-behind", Type="SecureString")
+        left = {r.name: r for r in dev_min.verify_teardown(settings, outputs, admin, None)}
+        assert not left["demo_ssm_parameters_absent"].passed
+        assert left["demo_ssm_parameters_absent"].found == [outputs.ssm_parameters[0]]
+        ssm.delete_parameter(Name=outputs.ssm_parameters[0])
+        s3.delete_object(Bucket=evidence, Key="evidence/runs/pr-x/run.json")
+        gone = {r.name: r for r in dev_min.verify_teardown(settings, outputs, admin, None)}
+        assert not gone["evidence_remains"].passed and gone["kafka_api_key_absent"].passed
+
+        # a check that cannot run fails the proof and says so
+        broken = outputs.model_copy(update={"quarantine_table": "no-such-table"})
+        cannot = {r.name: r for r in dev_min.verify_teardown(settings, broken, admin, None)}
+        assert not cannot["quarantine_table_remains"].passed
+        assert cannot["quarantine_table_remains"].detail.startswith("could not run")
+
+        state = {r.name: r for r in dev_min.verify_teardown(settings, outputs, None, ["confluent_kafka_cluster.demo"])}
+        assert not state["confluent_cluster_absent"].passed and "fallback" in state["kafka_topics_absent"].api
+
         ec2 = aws_client("ec2", settings)
         vpc = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
         subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.9.1.0/24")["Subnet"]["SubnetId"]
         eip = ec2.allocate_address(Domain="vpc")["AllocationId"]
         nat = ec2.create_nat_gateway(SubnetId=subnet, AllocationId=eip)["NatGateway"]["NatGatewayId"]
         try:
-            flagged = {r.name: r for r in dev_min.verify_teardown(settings, None)}
+            flagged = {r.name: r for r in dev_min.verify_teardown(settings, outputs, admin, None)}
             assert not flagged["no_nat_gateway"].passed and nat in flagged["no_nat_gateway"].detail
         finally:
             ec2.delete_nat_gateway(NatGatewayId=nat)
     finally:
-        seed_managed_kafka_parameters(settings)
+        provision.apply_emulated_demo(settings, admin_bootstrap)
+
+
+def test_outputs_become_the_run_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FP_SUBSTRATE_DIR", str(tmp_path))
+    core = {n: {"value": v} for n, v in {"bucket_map": {"oracle": "b-o", "archive": "b-a", "quarantine": "b-q",
+                                                          "evidence": "b-e"}, "quarantine_table": "qt",
+                                          "region": "eu-west-1", "service_role_arn": "arn:aws:iam::1:role/r"}.items()}
+    demo = {"cluster_id": {"value": "lkc-9"}, "ssm_parameters": {"value": [f"/p/x/{n}" for n in
+                                                                            ("bootstrap", "api_key", "api_secret")]},
+            "topic_map": {"value": {t.name: t.name for t in TOPIC_MAP}}}
+    outputs = dev_min.outputs_from_terraform(core, demo)
+    dev_min.write_run_settings(outputs)
+    settings = load_settings("dev_min")
+    assert settings.objects.buckets["evidence"] == "b-e" and settings.objects.region == "eu-west-1"
+    assert settings.dynamodb.quarantine_table == "qt" and settings.bus.credentials_ssm_prefix == "/p/x"
+    assert settings.bus.topic_prefix == "" and settings.aws.endpoint_url is None and settings.bus.ca_file is None
+    with pytest.raises(PlatformError, match="cluster_id"):
+        dev_min.outputs_from_terraform(core, {k: v for k, v in demo.items() if k != "cluster_id"})
 
 
 def test_cost_worksheet_applies_appendix_b() -> None:
@@ -111,6 +164,13 @@ def test_make_targets_up_run_down_against_emulated_endpoints(substrate: None) ->
         keys = [o["Key"] for o in s3.list_objects_v2(Bucket="fp-dev-min-evidence",
                                                       Prefix="evidence/teardown/")["Contents"]]
         proof = json.loads(s3.get_object(Bucket="fp-dev-min-evidence", Key=sorted(keys)[-1])["Body"].read())
-        assert proof["passed"] and proof["session_ended_at"] and len(proof["checks"]) == 4
+        assert proof["passed"] and proof["ended_at"] and len(proof["checks"]) == 9
+        assert all(c["api"] for c in proof["checks"]) and proof["cost"]["hours"] > 0
+        assert proof["runs"] and proof["resources"]["topic_map"]["fp.bus.control.v1"] == "dm.fp.bus.control.v1"
+        bundle = proof["runs"][0]["platform_run_id"]
+        header = json.loads(s3.get_object(Bucket="fp-dev-min-evidence",
+                                          Key=f"evidence/runs/{bundle}/run.json")["Body"].read())
+        assert header["substrate"]["kafka"]["cluster_id"] == proof["resources"]["cluster_id"]
+        assert header["substrate"]["bucket_map"] == proof["resources"]["bucket_map"]
     finally:
-        seed_managed_kafka_parameters(load_settings("dev_min"))
+        provision.apply_emulated_demo(load_settings("dev_min"), load_settings("local_parity").bus.bootstrap)

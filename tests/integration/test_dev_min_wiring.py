@@ -53,10 +53,13 @@ def test_sasl_listener_refuses_a_wrong_secret_and_verifies_the_broker(substrate:
     good: BusCredentials = container.adapters.credentials()
     container.shutdown_resources()
     bus = settings.bus.model_copy(update={"delivery_timeout_s": 5.0})
-    names = TopicNames()
+    names = TopicNames(settings.bus.topic_prefix)
     msg = [OutboundMessage("fp.bus.control.v1", b"k", b'{"kind":"PING"}')]
     ok = KafkaBusProducer(client_config(bus, good), names, delivery_timeout_s=10).publish(msg)
     assert ok[0].origin is not None
+    # the application's key reaches only the demo's topics (its ACLs), not local_parity's on the same broker
+    outside = KafkaBusProducer(client_config(bus, good), TopicNames(), delivery_timeout_s=5).publish(msg)
+    assert outside[0].origin is None and "AUTHORIZATION" in (outside[0].error or "")
     bad = BusCredentials(bootstrap=good.bootstrap, api_key=good.api_key, api_secret="wrong-secret")
     refused = KafkaBusProducer(client_config(bus, bad), names, delivery_timeout_s=5).publish(msg)
     assert refused[0].origin is None and refused[0].error

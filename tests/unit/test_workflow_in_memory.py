@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from fp_core.evidence import strip_wall_clock, verify_bundle
+from fp_core.evidence import strip_substrate, strip_wall_clock, verify_bundle
 from fp_core.run_config import DRILLS, RunConfig
 from tests.unit.conftest import memory_container
 
@@ -31,7 +31,12 @@ def test_same_seed_and_ids_give_identical_evidence_apart_from_wall_clock() -> No
     _, b = run_once()
     assert a.keys() == b.keys()
     for name in a:
-        assert strip_wall_clock(json.loads(a[name])) == strip_wall_clock(json.loads(b[name])), name
+        assert (strip_substrate(strip_wall_clock(json.loads(a[name])))
+                == strip_substrate(strip_wall_clock(json.loads(b[name])))), name
+    run_a, run_b = json.loads(a["run.json"]), json.loads(b["run.json"])
+    assert run_a["config_digest"] == run_b["config_digest"]  # the same behaviour ...
+    assert run_a["substrate_digest"] != run_b["substrate_digest"]  # ... on two different substrates
+    assert run_a["substrate"]["memory"]["namespace"] != run_b["substrate"]["memory"]["namespace"]
     assert json.loads(a["decisions/dla_summary.json"])["decision_digest"] == json.loads(
         b["decisions/dla_summary.json"])["decision_digest"]
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from fp_core.envelope import iso_utc
 from fp_core.errors import TransientError
-from fp_core.evidence import RunHeader
+from fp_core.evidence import RunHeader, substrate_digest
 from fp_core.ports import CheckpointLog, Clock, Log, StageLauncher, TaskHandle
 from fp_core.retry import RetryPolicy
 from fp_core.run_config import RunConfig, config_digest
@@ -71,15 +71,22 @@ class RunWorkflow:
     progress: Callable[[str], None] = lambda stage: None
     attachments: Mapping[str, bytes] = field(default_factory=dict)
     stage_retry: RetryPolicy = field(default_factory=lambda: RetryPolicy(attempts=4, base_s=0.5, cap_s=5.0))
+    substrate: Callable[[], Mapping[str, Any]] = dict
+    """What the run runs on, for run.json (the adapter set's ``substrate_record``)."""
+    _substrate: dict[str, Any] | None = field(default=None, init=False, repr=False)
 
     def header(self, config: RunConfig, run: str, started_ms: int, ended_ms: int | None,
                ready: ReadySignal | None) -> RunHeader:
+        if self._substrate is None:
+            self._substrate = dict(self.substrate())
+        substrate = self._substrate
         return RunHeader(platform_run_id=run, scenario_run_id=scenario_run_id_for(config.seed, config.events),
                          env=self.env, started_at=iso_utc(started_ms),
                          ended_at=iso_utc(ended_ms) if ended_ms else None, config=config.model_dump(mode="json"),
                          config_digest=config_digest(config),
                          pins=ready.pins.model_dump(mode="json") if ready else {}, git_sha=self.git_sha,
-                         component_versions=dict(self.component_versions))
+                         component_versions=dict(self.component_versions), substrate=dict(substrate),
+                         substrate_digest=substrate_digest(substrate, self.component_versions, self.git_sha))
 
     def close(self, platform_run_id: str) -> RunResult:
         """Close a run from its facts alone (``fp-reporter``): the bundle, without stage timings; a run

@@ -131,6 +131,14 @@ resource "aws_dynamodb_table" "quarantine_index" {
   }
 }
 
+# Activate the project tag for cost allocation, so Cost Explorer can attribute the platform's share of the
+# spend. Activation takes up to 24 hours and never applies to earlier spend; the budget above does not
+# depend on it.
+resource "aws_ce_cost_allocation_tag" "project" {
+  tag_key = "project"
+  status  = "Active"
+}
+
 resource "aws_budgets_budget" "monthly" {
   name         = "${local.project}-dev-min-monthly"
   budget_type  = "COST"
@@ -138,10 +146,8 @@ resource "aws_budgets_budget" "monthly" {
   limit_amount = format("%.2f", var.budget_limit_gbp * var.gbp_to_usd_rate)
   time_unit    = "MONTHLY"
 
-  cost_filter {
-    name   = "TagKeyValue"
-    values = [format("user:project$%s", local.project)]
-  }
+  # No cost filter: the budget counts all spend of the account, so nothing escapes it for want of a tag
+  # (a tag filter counts only spend tagged after the tag is activated for billing; see D19).
 
   # GBP 10 / 20 / 28 of GBP 30, as percentages so they hold whatever the exchange rate.
   dynamic "notification" {

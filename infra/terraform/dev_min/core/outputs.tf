@@ -23,3 +23,8 @@ output "service_role_arn" {
   description = "Assume this role (e.g. an AWS profile with role_arn) to run the platform on dev_min."
   value       = aws_iam_role.service.arn
 }
+
+output "region" {
+  description = "AWS region of every core resource (the run's objects.region and aws.region)."
+  value       = var.region
+}

@@ -21,3 +21,8 @@ output "app_api_secret" {
 output "ssm_parameters" {
   value = [for p in aws_ssm_parameter.confluent : p.name]
 }
+
+output "topic_map" {
+  description = "Appendix C topic -> the topic created on the cluster (the run's topic map)."
+  value       = { for name, t in confluent_kafka_topic.this : name => t.topic_name }
+}
