@@ -138,6 +138,7 @@ class KafkaAdapters(containers.DeclarativeContainer):
     kafka_conf = providers.Singleton(lambda s, c: client_config(s.bus, c), settings, credentials)
 
     substrate_record = providers.Callable(kafka_substrate, settings, kafka_conf, names, credentials)
+    secret_store: providers.Provider[Any] = providers.Object(None)  # dev_min: SSM SecureString
     pg = providers.Resource(_pg, settings)
     redis_client = providers.Resource(_redis, settings)
     producer = providers.Resource(_producer, kafka_conf, names, settings)
@@ -168,7 +169,7 @@ class DevMinAdapters(KafkaAdapters):
     quarantine index. Only endpoints and files differ between real AWS/Confluent and the emulation."""
 
     ssm = providers.Singleton(aws_client, "ssm", KafkaAdapters.settings)
-    secret_store = providers.Singleton(SsmSecretStore, ssm)
+    secret_store: providers.Provider[Any] = providers.Singleton(SsmSecretStore, ssm)
     ssm_credentials = providers.Resource(_ssm_credentials, KafkaAdapters.settings, secret_store)
     dynamodb = providers.Singleton(aws_client, "dynamodb", KafkaAdapters.settings)
     dynamo_quarantine_index = providers.Singleton(
@@ -192,6 +193,7 @@ class MemoryAdapters(containers.DeclarativeContainer):
     conformance_skips: providers.Provider[dict[str, str]] = providers.Object({})
     secrets_in_use: providers.Provider[list[str]] = providers.Object([])
     substrate_record = providers.Callable(memory_substrate, settings)
+    secret_store: providers.Provider[Any] = providers.Object(None)
     substrate = providers.Singleton(lambda s: MemorySubstrate.named(s.memory.namespace), settings)
     objects = providers.Singleton(lambda sub, s: MemObjectStore(sub, s.memory.namespace), substrate, settings)
     producer = providers.Singleton(MemProducer, substrate)

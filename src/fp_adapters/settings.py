@@ -86,6 +86,30 @@ class DynamoSettings(_Section):
     quarantine_table: str = "quarantine_index"
 
 
+class ProducerSettings(_Section):
+    """One producer allowed through the HTTP ingress: where its API key is (a file, created with a random
+    key on first use, mode 600 — local_parity; or an SSM SecureString — dev_min) and its runs."""
+
+    key_file: str | None = None
+    key_ssm: str | None = None
+    runs: list[str] = Field(default_factory=lambda: ["*"], description="run ids, or a prefix ending in *")
+
+
+class IngressSettings(_Section):
+    """``fp-ig serve``: limits, rate, overload shedding, producers, TLS."""
+
+    max_batch_events: int = Field(default=5_000, ge=1, le=100_000)
+    max_body_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
+    rate_events_per_s: float = Field(default=100_000.0, gt=0, description="per producer")
+    burst_events: float = Field(default=200_000.0, gt=0, description="per producer; >= max_batch_events")
+    max_in_flight: int = Field(default=4, ge=1, description="batches queued or running; more are shed with 503")
+    retry_after_s: int = Field(default=1, ge=1)
+    producers: dict[str, ProducerSettings] = Field(default_factory=lambda: {
+        "wsp": ProducerSettings(key_file=".substrate/ingress/wsp.key")})
+    tls_cert_file: str | None = None
+    tls_key_file: str | None = None
+
+
 class Settings(BaseSettings):
     """The whole configuration of one environment. Unknown keys are errors naming the key."""
 
@@ -104,6 +128,7 @@ class Settings(BaseSettings):
     aws: AwsSettings = AwsSettings()
     quarantine_index: Literal["postgres", "dynamodb"] = "postgres"
     dynamodb: DynamoSettings = DynamoSettings()
+    ingress: IngressSettings = IngressSettings()
 
     def require_postgres(self) -> PostgresSettings:
         if self.postgres is None:

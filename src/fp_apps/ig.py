@@ -1,5 +1,6 @@
-"""fp-ig: admit raw events into a READY run: NDJSON (split on ``\\n`` only) from a file or stdin,
-streamed in batches (memory bounded by the batch), one receipt per non-empty line."""
+"""fp-ig: IG for a READY run. ``admit`` reads NDJSON (split on ``\\n`` only) from a file or stdin,
+streamed in batches (memory bounded by the batch), one receipt per non-empty line; ``serve`` is the
+authenticated HTTP ingress any producer can call (``fp_apps.ig_service``)."""
 
 from __future__ import annotations
 
@@ -30,9 +31,15 @@ def batches(stream: BinaryIO, size: int) -> Iterator[list[bytes]]:
         yield batch
 
 
-def ig(run_id: Annotated[str, typer.Option("--run-id")], env: Annotated[str, typer.Option(envvar="FP_ENV")],
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="IG: admit a file, or serve HTTP.")
+
+
+@app.command("admit")
+def ig(run_id: Annotated[str, typer.Option("--run-id", help="a READY platform_run_id")],
+       env: Annotated[str, typer.Option(envvar="FP_ENV", help="a registered environment")],
        input_path: Annotated[str, typer.Option("--input", help="NDJSON file, or - for stdin")] = "-",
-       batch: Annotated[int, typer.Option(min=1, max=100_000)] = 5_000) -> None:
+       batch: Annotated[int, typer.Option(min=1, max=100_000, help="events per submission")] = 5_000) -> None:
+    """Admit an NDJSON file (or stdin) into the run; prints the receipts by outcome."""
     outcomes: Counter[str] = Counter()
     stream = sys.stdin.buffer if input_path == "-" else Path(input_path).open("rb")  # noqa: SIM115
     try:
@@ -49,5 +56,30 @@ def ig(run_id: Annotated[str, typer.Option("--run-id")], env: Annotated[str, typ
     print_json({"platform_run_id": run_id, "receipts": dict(outcomes)})
 
 
+@app.command("serve")
+def serve(run_id: Annotated[str, typer.Option("--run-id", help="the READY run this ingress serves")],
+          env: Annotated[str, typer.Option(envvar="FP_ENV", help="a registered environment")],
+          host: Annotated[str, typer.Option(help="listen address (loopback by default)")] = "127.0.0.1",
+          port: Annotated[int, typer.Option(min=1, max=65535, help="listen port")] = 18080,
+          tls_cert: Annotated[str | None, typer.Option(help="PEM certificate: serve HTTPS")] = None,
+          tls_key: Annotated[str | None, typer.Option(help="PEM private key of --tls-cert")] = None) -> None:
+    """Serve ``POST /v1/runs/{run}/events`` and the receipt lookups until SIGTERM (in-flight batches
+    are answered first)."""
+    import uvicorn
+
+    from fp_adapters.ingress_keys import authenticator
+    from fp_apps.ig_service import create_app
+
+    with platform(env) as container:
+        settings = container.adapters.settings()
+        store = container.adapters.secret_store()
+        limits = settings.ingress
+        app_ = create_app(container, run_id, authenticator(settings, store), limits)
+        cert, key = tls_cert or limits.tls_cert_file, tls_key or limits.tls_key_file
+        uvicorn.Server(uvicorn.Config(app_, host=host, port=port, ssl_certfile=cert, ssl_keyfile=key,
+                                      log_level="warning", timeout_graceful_shutdown=30, server_header=False,
+                                      limit_concurrency=limits.max_in_flight * 4 + 8)).run()
+
+
 def main() -> None:
-    typer.run(ig)
+    app()

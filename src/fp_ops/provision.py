@@ -4,6 +4,7 @@ the dev_min emulation the SSM SecureString parameters and the DynamoDB quarantin
 from __future__ import annotations
 
 import json
+import secrets
 from typing import Any
 
 from fp_adapters.aws import aws_client, s3_client
@@ -80,7 +81,18 @@ def apply_emulated_demo(settings: Settings, admin_bootstrap: str) -> dict[str, A
     if not acls_of(admin, app_principal()):
         grant_acls(admin, app_acls(app_principal(), settings.bus.topic_prefix, APP_GROUP_PREFIX))
     seed_managed_kafka_parameters(settings)
+    seed_ingress_keys(settings)
     return done
+
+
+def seed_ingress_keys(settings: Settings) -> list[str]:
+    """What the demo stack writes for the HTTP ingress: one random API key per SSM-keyed producer."""
+    ssm = aws_client("ssm", settings)
+    names = [p.key_ssm for p in settings.ingress.producers.values() if p.key_ssm]
+    present = {p["Name"] for p in ssm.get_parameters(Names=names).get("Parameters", [])} if names else set()
+    for name in sorted(set(names) - present):
+        ssm.put_parameter(Name=name, Value=secrets.token_urlsafe(32), Type="SecureString")
+    return names
 
 
 def destroy_emulated_demo(settings: Settings, admin_bootstrap: str) -> dict[str, Any]:
@@ -91,6 +103,7 @@ def destroy_emulated_demo(settings: Settings, admin_bootstrap: str) -> dict[str,
     topics = delete_topics(admin, topics_named(admin, TopicNames(settings.bus.topic_prefix)))
     ssm = aws_client("ssm", settings)
     names = [f"{(settings.bus.credentials_ssm_prefix or '').rstrip('/')}/{n}" for n in CREDENTIAL_NAMES]
+    names += [p.key_ssm for p in settings.ingress.producers.values() if p.key_ssm]
     ssm.delete_parameters(Names=names)
     return {"acls_deleted": revoked, "topics_deleted": topics, "ssm_parameters_deleted": names}
 

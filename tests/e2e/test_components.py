@@ -50,5 +50,5 @@ def test_ig_admits_an_ndjson_file_into_a_ready_run(substrate: None, tmp_path: Pa
     lines = [envelope(event_id="1" * 32, pins=pins), envelope(event_id="1" * 32, pins=pins),
              envelope(event_id="1" * 32, amount=9, pins=pins), b"not json", envelope(event_type="nope", pins=pins)]
     (tmp_path / "events.ndjson").write_bytes(b"\n".join(lines) + b"\n")
-    out = component("fp-ig", "--run-id", run, "--input", str(tmp_path / "events.ndjson"))
+    out = component("fp-ig", "admit", "--run-id", run, "--input", str(tmp_path / "events.ndjson"))
     assert out["receipts"] == {"ADMIT": 1, "DUPLICATE": 1, "ANOMALY": 1, "QUARANTINE": 2}

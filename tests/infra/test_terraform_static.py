@@ -41,7 +41,7 @@ def backend(stack: dict[str, list[Any]]) -> dict[str, Any]:
 
 
 def test_both_stacks_pin_providers_by_range(core: dict[str, list[Any]], demo: dict[str, list[Any]]) -> None:
-    for stack, needed in ((core, {"aws"}), (demo, {"aws", "confluent"})):
+    for stack, needed in ((core, {"aws"}), (demo, {"aws", "confluent", "random"})):
         [req] = [t["required_providers"] for t in stack["terraform"] if "required_providers" in t]
         providers = {k: v for block in req for k, v in block.items()}
         assert set(providers) == needed
@@ -156,7 +156,10 @@ def test_demo_acls_keys_and_ssm_parameters(demo: dict[str, list[Any]]) -> None:
         assert "confluent_api_key.admin" in json.dumps(acl["credentials"])  # managed with the admin key
         assert acl["principal"] == "User:${confluent_service_account.app.id}"
     assert set(resources(demo, "confluent_api_key")) == {"admin", "app"}
-    [params] = resources(demo, "aws_ssm_parameter").values()
+    ssm = resources(demo, "aws_ssm_parameter")
+    params = ssm["confluent"]
+    assert ssm["ingress_wsp"]["type"] == "SecureString"  # the HTTP ingress key of WSP (dev_min.yaml key_ssm)
+    assert ssm["ingress_wsp"]["name"] == "/fraud-platform/dev_min/ingress/wsp"
     assert params["type"] == "SecureString" and params["name"] == "${var.ssm_prefix}/${each.key}"
     assert set(params["for_each"]) == {"bootstrap", "api_key", "api_secret"}
     assert 'trimprefix(confluent_kafka_cluster.demo.bootstrap_endpoint, "SASL_SSL://")' in raw_text(DEMO)

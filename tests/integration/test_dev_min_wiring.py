@@ -65,3 +65,14 @@ def test_sasl_listener_refuses_a_wrong_secret_and_verifies_the_broker(substrate:
     assert refused[0].origin is None and refused[0].error
     untrusted = client_config(bus.model_copy(update={"ca_file": "/etc/ssl/certs/ca-certificates.crt"}), good)
     assert KafkaBusProducer(untrusted, names, delivery_timeout_s=5).publish(msg)[0].origin is None
+
+
+def test_dev_min_resolves_ingress_keys_from_ssm(substrate: None) -> None:
+    from fp_adapters.ingress_keys import authenticator, producer_key
+
+    settings = load_settings("dev_min")
+    container = build_container("dev_min", settings)
+    store = container.adapters.secret_store()
+    key = producer_key("wsp", settings.ingress.producers["wsp"], store)
+    grant = authenticator(settings, store).authenticate(key)
+    assert grant is not None and grant.producer_id == "wsp" and len(key) >= 32

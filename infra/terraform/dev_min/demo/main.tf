@@ -155,3 +155,16 @@ resource "aws_ssm_parameter" "confluent" {
   type  = "SecureString"
   value = each.value
 }
+
+# The HTTP ingress's API key for WSP (`fp-ig serve` resolves producer keys from SSM in dev_min).
+resource "random_password" "ingress_wsp" {
+  length  = 43
+  special = false
+}
+
+resource "aws_ssm_parameter" "ingress_wsp" {
+  #checkov:skip=CKV_AWS_337:the AWS-managed aws/ssm key is used; a CMK costs USD 1/month
+  name  = "/fraud-platform/dev_min/ingress/wsp"
+  type  = "SecureString"
+  value = random_password.ingress_wsp.result
+}

@@ -10,6 +10,10 @@ terraform {
       source  = "confluentinc/confluent"
       version = ">= 2.0, < 3.0"
     }
+    random = {
+      source  = "hashicorp/random"
+      version = ">= 3.6, < 4.0"
+    }
   }
 }
 
