@@ -3,6 +3,7 @@ gate. The submission id travels as ``Idempotency-Key``, so both paths write the 
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Sequence
 
 import httpx
@@ -16,7 +17,8 @@ class HttpIngress:
     def __init__(self, base_url: str, api_key: str, platform_run_id: str, verify: str | bool = True,
                  timeout_s: float = 120.0) -> None:
         self._run = platform_run_id
-        self._client = httpx.Client(base_url=base_url.rstrip("/"), verify=verify, timeout=timeout_s,
+        tls: ssl.SSLContext | bool = ssl.create_default_context(cafile=verify) if isinstance(verify, str) else verify
+        self._client = httpx.Client(base_url=base_url.rstrip("/"), verify=tls, timeout=timeout_s,
                                     headers={"X-API-Key": api_key, "Content-Type": NDJSON})
 
     def submit(self, submission_id: str, raws: Sequence[bytes]) -> list[Receipt]:

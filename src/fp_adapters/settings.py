@@ -104,6 +104,8 @@ class IngressSettings(_Section):
     burst_events: float = Field(default=200_000.0, gt=0, description="per producer; >= max_batch_events")
     max_in_flight: int = Field(default=4, ge=1, description="batches queued or running; more are shed with 503")
     retry_after_s: int = Field(default=1, ge=1)
+    max_connections: int = Field(default=256, ge=8, description="beyond it requests are shed with 503")
+    body_timeout_s: float = Field(default=10.0, gt=0, description="a body not received in time is a 408")
     producers: dict[str, ProducerSettings] = Field(default_factory=lambda: {
         "wsp": ProducerSettings(key_file=".substrate/ingress/wsp.key")})
     tls_cert_file: str | None = None

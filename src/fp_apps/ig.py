@@ -65,7 +65,12 @@ def serve(run_id: Annotated[str, typer.Option("--run-id", help="the READY run th
           tls_key: Annotated[str | None, typer.Option(help="PEM private key of --tls-cert")] = None) -> None:
     """Serve ``POST /v1/runs/{run}/events`` and the receipt lookups until SIGTERM (in-flight batches
     are answered first)."""
+    import resource
+
     import uvicorn
+
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)  # a server holds a descriptor per connection
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
     from fp_adapters.ingress_keys import authenticator
     from fp_apps.ig_service import create_app
@@ -78,7 +83,7 @@ def serve(run_id: Annotated[str, typer.Option("--run-id", help="the READY run th
         cert, key = tls_cert or limits.tls_cert_file, tls_key or limits.tls_key_file
         uvicorn.Server(uvicorn.Config(app_, host=host, port=port, ssl_certfile=cert, ssl_keyfile=key,
                                       log_level="warning", timeout_graceful_shutdown=30, server_header=False,
-                                      limit_concurrency=limits.max_in_flight * 4 + 8)).run()
+                                      limit_concurrency=limits.max_connections)).run()
 
 
 def main() -> None:

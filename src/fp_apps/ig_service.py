@@ -133,7 +133,10 @@ def create_app(container: Platform, platform_run_id: str, auth: Authenticator, l
             return _error(413, f"body is {declared} bytes; the limit is {limits.max_body_bytes}", "body")
         if idempotency_key is not None and not IDEMPOTENCY.match(idempotency_key):
             return _error(422, "Idempotency-Key must match [A-Za-z0-9._:-]{1,128}", "Idempotency-Key")
-        body = await request.body()
+        try:  # a slow-loris body holds no worker for longer than body_timeout_s
+            body = await asyncio.wait_for(request.body(), timeout=limits.body_timeout_s)
+        except TimeoutError:
+            return _error(408, f"body not received within {limits.body_timeout_s:g} s", "body")
         try:
             raws = split_batch(body, request.headers.get("content-type", ""), limits.max_batch_events,
                                limits.max_body_bytes)
