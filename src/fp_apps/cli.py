@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -17,7 +18,7 @@ from fp_core.errors import ConfigError, NotFound
 from fp_core.evidence import bundle_prefix, verify_bundle
 from fp_core.identity import derive_id
 from fp_core.run_config import DRILLS, RunConfig
-from fp_core.services.run import RunResult
+from fp_core.services.run import RunResult, RunWorkflow
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="fraud-platform operator CLI")
 substrate_app = typer.Typer(no_args_is_help=True, help="The local_parity substrate (Kafka, Postgres, Redis, moto).")
@@ -112,39 +113,33 @@ def run(
 
         err.print(f"conformance suite on {env} ...")
         attachments[CONFORMANCE_FILE] = (json.dumps(run_all(env), sort_keys=True, indent=2) + "\n").encode()
+    err.print(f"run [bold]{platform_run_id}[/bold] env={env} events={events} seed={seed} "
+              f"drills={list(drills) or 'none'}")
+    result = _drive(env, f"running ({events:,} events)", attachments, lambda w: w.run(config, platform_run_id))
+    _report(result, as_json)
+
+
+def _drive(env: str, doing: str, attachments: dict[str, bytes],
+           act: Callable[[RunWorkflow], RunResult]) -> RunResult:
+    """The env's workflow with stage lines (and a spinner on a terminal), ``act`` applied to it."""
     try:
         with platform(env) as container, err.status("starting") as status:
 
             def progress(stage: str) -> None:
                 err.print(f"  [cyan]stage[/cyan] {stage}")
-                status.update(f"[cyan]{stage}[/cyan] running ({events:,} events)")
+                status.update(f"[cyan]{stage}[/cyan] {doing}")
 
-            workflow = container.workflow(git_sha=git_sha(), component_versions=component_versions(),
-                                          progress=progress, attachments=attachments)
-            err.print(f"run [bold]{platform_run_id}[/bold] env={env} events={events} seed={seed} "
-                      f"drills={list(drills) or 'none'}")
-            result = workflow.run(config, platform_run_id)
+            return act(container.workflow(git_sha=git_sha(), component_versions=component_versions(),
+                                          progress=progress, attachments=attachments))
     except ConfigError as exc:
         err.print(f"[red]config error:[/red] {exc}")
         raise typer.Exit(2) from exc
-    _report(result, as_json)
 
 
 def _resume(env: str, platform_run_id: str, as_json: bool) -> None:
+    err.print(f"resuming run [bold]{platform_run_id}[/bold] env={env}")
     try:
-        with platform(env) as container, err.status("resuming") as status:
-
-            def progress(stage: str) -> None:
-                err.print(f"  [cyan]stage[/cyan] {stage}")
-                status.update(f"[cyan]{stage}[/cyan] running")
-
-            workflow = container.workflow(git_sha=git_sha(), component_versions=component_versions(),
-                                          progress=progress)
-            err.print(f"resuming run [bold]{platform_run_id}[/bold] env={env}")
-            result = workflow.resume(platform_run_id)
-    except ConfigError as exc:
-        err.print(f"[red]config error:[/red] {exc}")
-        raise typer.Exit(2) from exc
+        result = _drive(env, "running", {}, lambda w: w.resume(platform_run_id))
     except NotFound as exc:
         err.print(f"[red]cannot resume {platform_run_id}:[/red] {exc} (no READY on the control topic: "
                   "start it with `fp run --run-id` instead)")

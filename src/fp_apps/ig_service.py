@@ -109,12 +109,16 @@ def create_app(container: Platform, platform_run_id: str, auth: Authenticator, l
             return _error(401, "missing or unknown API key", "X-API-Key")
         return grant
 
-    def run_allowed(grant: ProducerGrant, run: str) -> JSONResponse | None:
+    def for_run(key: str | None, run: str) -> ProducerGrant | JSONResponse:
+        """The caller's grant for ``run``, or the answer refusing it (401, 404, 403)."""
+        grant = producer_of(key)
+        if isinstance(grant, JSONResponse):
+            return grant
         if run != platform_run_id:
             return _error(404, f"run {run!r} is not served here", "platform_run_id")
         if not grant.may_submit_to(run):
             return _error(403, f"producer {grant.producer_id!r} may not submit to run {run!r}", "platform_run_id")
-        return None
+        return grant
 
     @app.post("/v1/runs/{platform_run_id}/events", response_model=ReceiptBatch, responses=ERRORS,
               openapi_extra=BATCH_BODY, summary="Submit a batch; receipts once durable")
@@ -122,12 +126,9 @@ def create_app(container: Platform, platform_run_id: str, auth: Authenticator, l
                      idempotency_key: Annotated[str | None, Header(
                          alias="Idempotency-Key", description="names the submission in the run; the same key "
                          "and body again returns the same receipts")] = None) -> Any:
-        grant = producer_of(key)
+        grant = for_run(key, platform_run_id)
         if isinstance(grant, JSONResponse):
             return grant
-        refused = run_allowed(grant, platform_run_id)
-        if refused is not None:
-            return refused
         declared = request.headers.get("content-length")
         if declared and declared.isdigit() and int(declared) > limits.max_body_bytes:
             return _error(413, f"body is {declared} bytes; the limit is {limits.max_body_bytes}", "body")
@@ -176,12 +177,9 @@ def create_app(container: Platform, platform_run_id: str, auth: Authenticator, l
              summary="The receipts of an event in a run")
     async def receipts_of(platform_run_id: str, event_id: Annotated[str, Query(min_length=1, max_length=128)],
                           key: Annotated[str | None, Security(API_KEY)] = None) -> Any:
-        grant = producer_of(key)
+        grant = for_run(key, platform_run_id)
         if isinstance(grant, JSONResponse):
             return grant
-        refused = run_allowed(grant, platform_run_id)
-        if refused is not None:
-            return refused
         try:
             return await run_in_threadpool(container.adapters.receipts().for_events, platform_run_id, [event_id])
         except TransientError as exc:
