@@ -100,6 +100,22 @@ def outcome_for(intent: ActionIntent) -> ActionOutcome:
                          action=intent.action, status="EXECUTED")
 
 
+_BUNDLE_REFS: dict[int, tuple[ScoringBundle, BundleRef]] = {}
+
+
+def bundle_ref(bundle: ScoringBundle) -> BundleRef:
+    """The bundle's reference with its parameters digest, computed once per bundle object (a run pins one
+    bundle; the cache holds the object itself, so an id is never mistaken for another bundle's)."""
+    hit = _BUNDLE_REFS.get(id(bundle))
+    if hit is not None and hit[0] is bundle:
+        return hit[1]
+    if len(_BUNDLE_REFS) >= 64:
+        _BUNDLE_REFS.clear()
+    ref = BundleRef(bundle_id=bundle.bundle_id, version=bundle.version, parameters_digest=bundle.parameters_digest())
+    _BUNDLE_REFS[id(bundle)] = (bundle, ref)
+    return ref
+
+
 def decide(txn: TransactionView, frame: JoinFrame, card_velocity: int | None, pins: ContextPins,
            bundle: ScoringBundle, policy: DecisionPolicy) -> DecisionRecord:
     """Score the transaction with the pinned bundle and record everything the decision used."""
@@ -111,8 +127,7 @@ def decide(txn: TransactionView, frame: JoinFrame, card_velocity: int | None, pi
         decision_id=derive_id("decision", pins.platform_run_id, txn.event_id),
         pins=pins, event_id=txn.event_id, txn_id=txn.txn_id, flow_id=txn.flow_id,
         merchant_id=txn.merchant_id, event_ts_ms=txn.ts_ms,
-        bundle=BundleRef(bundle_id=bundle.bundle_id, version=bundle.version,
-                         parameters_digest=bundle.parameters_digest()),
+        bundle=bundle_ref(bundle),
         policy_id=policy.policy_id, degrade=frame.posture, features=features, score=risk,
         action=action, card_id=card_id, origin_offsets=(txn.origin, *frame.origins()),
     )

@@ -25,5 +25,7 @@ class ContextPins(FrozenModel):
 
     def foreign_fields(self, other: ContextPins) -> list[str]:
         """Names of the pins where ``other`` differs from these (empty when they agree)."""
+        if self == other:  # the common case, without dumping either
+            return []
         mine, theirs = self.model_dump(), other.model_dump()
         return sorted(name for name in mine if mine[name] != theirs[name])

@@ -18,7 +18,8 @@ BIN = Path(sys.executable).parent
 
 
 def component(name: str, *args: str, stdin: bytes | None = None) -> dict[str, object]:
-    proc = subprocess.run([str(BIN / name), "--env", "local_parity", *args], capture_output=True, timeout=300,
+    exe, *command = name.split()  # "fp-ig admit": the command comes before its options
+    proc = subprocess.run([str(BIN / exe), *command, "--env", "local_parity", *args], capture_output=True, timeout=300,
                           input=stdin, env={**os.environ, "FP_DRILLS__LAG_PAUSE_S": "0.3"})
     assert proc.returncode == 0, proc.stderr.decode()[-2000:]
     out: dict[str, object] = json.loads(proc.stdout.decode().strip().splitlines()[-1])
@@ -50,5 +51,5 @@ def test_ig_admits_an_ndjson_file_into_a_ready_run(substrate: None, tmp_path: Pa
     lines = [envelope(event_id="1" * 32, pins=pins), envelope(event_id="1" * 32, pins=pins),
              envelope(event_id="1" * 32, amount=9, pins=pins), b"not json", envelope(event_type="nope", pins=pins)]
     (tmp_path / "events.ndjson").write_bytes(b"\n".join(lines) + b"\n")
-    out = component("fp-ig", "admit", "--run-id", run, "--input", str(tmp_path / "events.ndjson"))
+    out = component("fp-ig admit", "--run-id", run, "--input", str(tmp_path / "events.ndjson"))
     assert out["receipts"] == {"ADMIT": 1, "DUPLICATE": 1, "ANOMALY": 1, "QUARANTINE": 2}

@@ -23,6 +23,9 @@ class KafkaBusConsumer:
             "auto.offset.reset": "earliest", "enable.partition.eof": False,
             "fetch.max.bytes": 52_428_800, "max.partition.fetch.bytes": max_partition_fetch_bytes,
             "queued.max.messages.kbytes": 16_384,
+            # librdkafka waits fetch.queue.backoff.ms (default 1,000) before refetching a partition whose
+            # local queue filled; a range consumer drains its queue quickly, so ask again soon.
+            "fetch.queue.backoff.ms": 10, "fetch.wait.max.ms": 100,
         })
 
     def _tp(self, tp: TopicPart, offset: int | None = None) -> TopicPartition:

@@ -67,7 +67,10 @@ class RangeConsumer:
                 last_progress = self.clock.monotonic()
             if end_now is not None and not any(position[tp] < end_now.get(tp, 0) for tp in todo):
                 break
-            records = self.consumer.poll_batch(self.max_batch, 0.5)
+            # Ask only for what remains: a poll for more than the range holds waits out its timeout.
+            remaining = (self.max_batch if end_now is None else
+                         sum(max(0, end_now.get(tp, 0) - position[tp]) for tp in todo))
+            records = self.consumer.poll_batch(max(1, min(self.max_batch, remaining)), 0.5)
             if not records:
                 if end_now is not None and self.clock.monotonic() - last_progress > self.stall_timeout_s:
                     missing = {f"{t}:{p}": end_now[(t, p)] - position[(t, p)] for t, p in todo
