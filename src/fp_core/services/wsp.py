@@ -11,6 +11,8 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+import orjson
+
 from fp_core import topics
 from fp_core.envelope import EVENT_SCHEMA_VERSION, iso_utc
 from fp_core.errors import TransientError
@@ -80,7 +82,9 @@ class Encoder:
         body = {"event_id": event_id, "event_type": event_type, "ts_utc": iso_utc(ts_ms),
                 "pins": pins_json or self.pins_json, "payload": payload, "schema_version": EVENT_SCHEMA_VERSION,
                 "producer": PRODUCER}
-        return json.dumps(body, separators=(",", ":")).encode()
+        # orjson: compact UTF-8 JSON, ~5x cheaper than json.dumps per event (IG hashes the parsed payload
+        # canonically, so the raw bytes' form decides nothing)
+        return orjson.dumps(body)
 
     def __call__(self, row: StreamRow) -> Outgoing:
         return Outgoing(self.class_of(row.event_type),
