@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -14,7 +15,7 @@ from rich.console import Console
 
 from fp_apps.dev_min_cli import app as dev_min_app
 from fp_apps.wiring import component_versions, git_sha, platform
-from fp_core.errors import ConfigError, NotFound
+from fp_core.errors import ConfigError, NotFound, TransientError
 from fp_core.evidence import bundle_prefix, verify_bundle
 from fp_core.identity import derive_id
 from fp_core.run_config import DRILLS, RunConfig
@@ -62,13 +63,19 @@ def substrate_down() -> None:
 
 
 @substrate_app.command("status")
-def substrate_status(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+def substrate_status(as_json: Annotated[bool, typer.Option("--json", help="last stdout line is JSON")] = False
+                     ) -> None:
+    """Each local service, whether it runs, where, and its log; exits 1 when any is down."""
     from fp_ops import substrate
 
     rows = substrate.status()
     for row in rows:
         err.print(f"  {row['service']:<9} running={row['running']!s:<5}  {row['address']}  log={row['log']}")
     emit({"services": rows}, as_json)
+    down = [str(row["service"]) for row in rows if not row["running"]]
+    if down:
+        err.print(f"[red]down:[/red] {', '.join(down)} — start with `fp substrate up`")
+        raise typer.Exit(1)
 
 
 def parse_drills(drill: list[str]) -> tuple[str, ...]:
@@ -265,11 +272,23 @@ def environments(as_json: Annotated[bool, typer.Option("--json", help="print the
 
 
 def main() -> None:
+    """Errors a user can act on end in one line and a non-zero exit; ``FP_DEBUG=1`` shows the traceback."""
+    debug = os.environ.get("FP_DEBUG", "") not in ("", "0")
     try:
         app()
     except NotFound as exc:
+        if debug:
+            raise
         err.print(f"[red]not found:[/red] {exc}")
         sys.exit(1)
     except ConfigError as exc:
+        if debug:
+            raise
         err.print(f"[red]config error:[/red] {exc}")
         sys.exit(2)
+    except TransientError as exc:
+        if debug:
+            raise
+        err.print(f"[red]unavailable:[/red] {str(exc).splitlines()[0][:300]}\n"
+                  "  is the substrate up? `fp substrate status`, then `fp substrate up` (FP_DEBUG=1 for the traceback)")
+        sys.exit(3)
