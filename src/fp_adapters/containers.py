@@ -149,8 +149,9 @@ class KafkaAdapters(containers.DeclarativeContainer):
     admission_index = providers.Singleton(PgAdmissionIndex, pg)
     receipts = providers.Singleton(PgReceiptLog, pg)
     quarantine_index: providers.Provider[Any] = providers.Singleton(PgQuarantineIndex, pg)
-    join_store = providers.Singleton(lambda r, s: RedisJoinStore(r, s.require_redis().context_ttl_s),
-                                     redis_client, settings)
+    join_store = providers.Singleton(
+        lambda r, s: RedisJoinStore(r, s.require_redis().context_ttl_s, s.require_redis().reconnect_s),
+        redis_client, settings)
     audit_log = providers.Singleton(PgAuditLog, pg)
     action_log = providers.Singleton(PgActionLog, pg)
     cases = providers.Singleton(PgCaseStore, pg)

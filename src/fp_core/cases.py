@@ -34,6 +34,7 @@ class CaseTrigger(FrozenModel):
     action: ActionType
     score: float
     ts_ms: int
+    scenario_run_id: str = ""
 
 
 class CaseEventType(StrEnum):
@@ -63,7 +64,8 @@ def case_trigger_for(decision: DecisionRecord, trigger_actions: Iterable[ActionT
     subject = CaseSubjectKey(platform_run_id=decision.pins.platform_run_id, subject_type=subject_type,
                              subject_id=subject_id)
     return CaseTrigger(case_id=case_id_for(subject), subject=subject, decision_id=decision.decision_id,
-                       action=decision.action, score=decision.score, ts_ms=decision.event_ts_ms)
+                       action=decision.action, score=decision.score, ts_ms=decision.event_ts_ms,
+                       scenario_run_id=decision.pins.scenario_run_id)
 
 
 def timeline_event_for(trigger: CaseTrigger) -> CaseTimelineEvent:

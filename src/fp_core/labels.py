@@ -32,15 +32,16 @@ class LabelAssertion(FrozenModel):
     effective_ts_ms: int
     recorded_ts_ms: int
     source: str
+    scenario_run_id: str = ""
 
 
 def make_assertion(subject: LabelSubjectKey, label: LabelValue, effective_ts_ms: int,
-                   recorded_ts_ms: int, source: str) -> LabelAssertion:
+                   recorded_ts_ms: int, source: str, scenario_run_id: str = "") -> LabelAssertion:
     return LabelAssertion(
         assertion_id=derive_id("label", subject.platform_run_id, subject.event_id, label.value,
                                recorded_ts_ms, source),
         subject=subject, label=label, effective_ts_ms=effective_ts_ms, recorded_ts_ms=recorded_ts_ms,
-        source=source)
+        source=source, scenario_run_id=scenario_run_id)
 
 
 def labels_as_of(assertions: Iterable[LabelAssertion], as_of_ms: int) -> dict[LabelSubjectKey, LabelAssertion]:

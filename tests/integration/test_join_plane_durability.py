@@ -131,3 +131,32 @@ def lost_context(settings: Settings, run: str) -> dict[tuple[str, int], tuple[in
                 if tp[0] in CONTEXT_TOPICS and kept.get(tp, start[tp]) < durable[tp]}
     finally:
         container.shutdown_resources()
+
+
+def test_join_store_calls_outlast_a_redis_restart_on_a_new_connection(substrate: None) -> None:
+    """A call that must open a connection while Redis is down (refused, then LOADING) waits for it."""
+    import threading
+
+    from fp_adapters.redis.join_store import RedisJoinStore
+    from fp_core.context import ContextKind
+
+    settings = load_settings("local_parity")
+    client = redis.Redis.from_url(settings.require_redis().url)  # no retry of its own: the store's loop only
+    store = RedisJoinStore(client, 60, reconnect_s=20)
+    svc = RedisService()
+    svc.stop()
+
+    def restart() -> None:
+        time.sleep(1.5)
+        svc.start()
+
+    t = threading.Thread(target=restart)
+    t.start()
+    started = time.monotonic()
+    try:
+        assert store.get("pr-restart", [(ContextKind.FLOW_ANCHOR, "nope")]) == {}
+        assert time.monotonic() - started >= 1.0  # it waited for the restart instead of failing
+    finally:
+        t.join()
+        wait_healthy(svc)
+        client.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from fp_adapters.containers import Platform
 from fp_core.evidence import strip_substrate, strip_wall_clock, verify_bundle
 from fp_core.run_config import DRILLS, RunConfig
 from tests.unit.conftest import memory_container
@@ -74,3 +75,18 @@ def test_a_standalone_reporter_writes_the_same_metrics_shape_as_the_orchestrator
     assert a.keys() == b.keys() and a["counts"].keys() == b["counts"].keys()
     assert strip_wall_clock(a)["counts"] == strip_wall_clock(b)["counts"]
     assert verify_bundle(files) == []
+
+
+def test_appendix_c_facts_carry_both_run_ids_and_anomalies_reach_the_control_topic(memory: Platform) -> None:
+    config = RunConfig(env="memory", seed=3, events=1200, drills=("payload_mismatch", "quarantine"))
+    assert memory.workflow().run(config, "pr-facts").status == "COMPLETED"
+    facts = memory.facts().read("pr-facts")
+    scenario = facts.ready.pins.scenario_run_id
+    assert facts.require_stream().scenario_run_id == scenario
+    assert {s.scenario_run_id for s in facts.stages.values()} == {scenario}
+    ig = json.loads(facts.extra["ANOMALIES:wsp_ig"])
+    assert ig["scenario_run_id"] == scenario and ig["counts"]["payload_hash_anomalies"] > 0
+    assert ig["counts"]["quarantined"] > 0
+    assert json.loads(facts.extra["ANOMALIES:rtdl"])["counts"].keys() >= {"degraded", "dead_letters"}
+    labels = memory.adapters.labels().for_run("pr-facts")
+    assert labels and {a.scenario_run_id for a in labels} == {scenario}

@@ -8,6 +8,7 @@ from typing import Any
 from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 
 from fp_adapters.kafka.names import TopicNames
+from fp_adapters.logging import kafka_logger
 from fp_core.errors import TransientError
 from fp_core.offsets import OriginOffset
 from fp_core.ports import BusRecord
@@ -19,7 +20,8 @@ class KafkaBusConsumer:
                  max_partition_fetch_bytes: int = 262_144) -> None:
         self._names = names
         self._consumer = Consumer({
-            **conf, "group.id": group, "enable.auto.commit": False, "enable.auto.offset.store": False,
+            **conf, "logger": kafka_logger(), "group.id": group, "enable.auto.commit": False,
+            "enable.auto.offset.store": False,
             "auto.offset.reset": "earliest", "enable.partition.eof": False,
             "fetch.max.bytes": 52_428_800, "max.partition.fetch.bytes": max_partition_fetch_bytes,
             "queued.max.messages.kbytes": 16_384,

@@ -8,6 +8,7 @@ from typing import Any
 from confluent_kafka import KafkaError, Producer
 
 from fp_adapters.kafka.names import TopicNames
+from fp_adapters.logging import kafka_logger
 from fp_core.offsets import OriginOffset
 from fp_core.ports import Delivery, OutboundMessage
 
@@ -18,7 +19,7 @@ class KafkaBusProducer:
         self._names = names
         self._timeout = delivery_timeout_s
         self._producer = Producer({
-            **conf, "enable.idempotence": True, "acks": "all", "linger.ms": linger_ms,
+            **conf, "logger": kafka_logger(), "enable.idempotence": True, "acks": "all", "linger.ms": linger_ms,
             "batch.num.messages": 10_000, "queue.buffering.max.messages": 1_000_000,
             "queue.buffering.max.kbytes": 1_048_576, "message.timeout.ms": int(delivery_timeout_s * 1000),
         })

@@ -59,4 +59,5 @@ class ArchiveStage:
         resume = self.drainer.resume_positions(ARCHIVE_GROUP, run, start)
         drained = self.drainer.drain(ARCHIVE_GROUP, run, 20_000, resume, end, writer.handle)
         return self.facts.complete(run, "archive", {"consumed": drained.consumed,
-                                                    "objects": self.objects.list(f"archive/{run}/")})
+                                                    "objects": self.objects.list(f"archive/{run}/")},
+                                   ready.pins.scenario_run_id)

@@ -60,4 +60,4 @@ class CmStage:
         resume = self.drainer.resume_positions(CM_GROUP, run, start)
         drained = self.drainer.drain(CM_GROUP, run, 5_000, resume, end, cm.handle)
         return self.facts.complete(run, "cm", {"consumed": drained.consumed, "case_events": cm.appended,
-                                               "other_runs": cm.foreign})
+                                               "other_runs": cm.foreign}, ready.pins.scenario_run_id)

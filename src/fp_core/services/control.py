@@ -53,6 +53,7 @@ class StreamComplete(FrozenModel):
     message_id: str
     kind: Literal["STREAM_COMPLETE"] = "STREAM_COMPLETE"
     platform_run_id: str
+    scenario_run_id: str = ""
     start_offsets: dict[str, int]
     end_offsets: dict[str, int]
     sent_by_class: dict[str, int]
@@ -74,13 +75,33 @@ class StageComplete(FrozenModel):
     message_id: str
     kind: Literal["STAGE_COMPLETE"] = "STAGE_COMPLETE"
     platform_run_id: str
+    scenario_run_id: str = ""
     stage: str
     stats: dict[str, Any]
 
 
-def stage_complete(platform_run_id: str, stage: str, stats: Mapping[str, Any]) -> StageComplete:
+class AnomalyFact(FrozenModel):
+    """Appendix C.3: a stage's anomaly and governance figures on ``fp.bus.control.v1`` (low volume,
+    append-only), published when the stage completes: payload-hash anomalies, quarantines, publish
+    ambiguity and retries at IG; degrades, dead letters and re-published copies at RTDL."""
+
+    message_id: str
+    kind: Literal["ANOMALIES"] = "ANOMALIES"
+    platform_run_id: str
+    scenario_run_id: str
+    stage: str
+    counts: dict[str, int]
+
+
+def anomaly_fact(platform_run_id: str, scenario_run_id: str, stage: str, counts: Mapping[str, int]) -> AnomalyFact:
+    return AnomalyFact(message_id=derive_id("anomalies", platform_run_id, stage), platform_run_id=platform_run_id,
+                       scenario_run_id=scenario_run_id, stage=stage, counts=dict(sorted(counts.items())))
+
+
+def stage_complete(platform_run_id: str, stage: str, stats: Mapping[str, Any],
+                   scenario_run_id: str = "") -> StageComplete:
     return StageComplete(message_id=derive_id("stage", platform_run_id, stage), platform_run_id=platform_run_id,
-                         stage=stage, stats=dict(stats))
+                         scenario_run_id=scenario_run_id, stage=stage, stats=dict(stats))
 
 
 @dataclass

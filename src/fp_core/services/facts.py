@@ -47,9 +47,10 @@ class FactLog:
             raise PublishAmbiguous(f"control fact for {platform_run_id} not acknowledged: {delivery.error}")
         return delivery.origin
 
-    def complete(self, platform_run_id: str, stage: str, stats: Mapping[str, Any]) -> StageComplete:
-        """Record that ``stage`` finished for the run, with its figures."""
-        fact = stage_complete(platform_run_id, stage, stats)
+    def complete(self, platform_run_id: str, stage: str, stats: Mapping[str, Any],
+                 scenario_run_id: str = "") -> StageComplete:
+        """Record that ``stage`` finished for the run, with its figures (Appendix C.1: both run ids)."""
+        fact = stage_complete(platform_run_id, stage, stats, scenario_run_id)
         self.publish(platform_run_id, fact)
         return fact
 
@@ -98,6 +99,8 @@ class FactLog:
                     elif kind == "STAGE_COMPLETE":
                         stage = StageComplete.model_validate_json(r.value)
                         stages[stage.stage] = stage
+                    elif kind == "ANOMALIES":
+                        extra[f"ANOMALIES:{body.get('stage')}"] = r.value
                     elif isinstance(kind, str):
                         extra[kind] = r.value
         finally:

@@ -29,7 +29,8 @@ class LabelService:
 
     def run(self, ready: ReadySignal) -> StageComplete:
         n = self.ingest_truth(ready.pins, ready.label_keys)
-        return self.facts.complete(ready.pins.platform_run_id, "ls", {"label_assertions": n})
+        return self.facts.complete(ready.pins.platform_run_id, "ls", {"label_assertions": n},
+                                   ready.pins.scenario_run_id)
 
     def ingest_truth(self, pins: ContextPins, label_keys: Sequence[str]) -> int:
         """Record the oracle's truth labels as assertions; publish each batch only after it is durable."""
@@ -42,7 +43,8 @@ class LabelService:
                         LabelSubjectKey(platform_run_id=pins.platform_run_id,
                                         event_id=derive_event_id(pins.scenario_run_id, "transaction",
                                                                  d["txn_natural_key"])),
-                        LabelValue(d["label"]), d["effective_ts_ms"], d["recorded_ts_ms"], SOURCE)
+                        LabelValue(d["label"]), d["effective_ts_ms"], d["recorded_ts_ms"], SOURCE,
+                        pins.scenario_run_id)
                     for d in lines[i:i + self.batch_size]]
                 total += self.labels.append(assertions)
                 deliveries = self.producer.publish([

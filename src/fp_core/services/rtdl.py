@@ -39,7 +39,7 @@ from fp_core.ports import (
 from fp_core.retry import RetryPolicy
 from fp_core.scoring import DecisionPolicy, ScoringBundle
 from fp_core.services.consuming import Drainer, Ends, resolve_end
-from fp_core.services.control import ReadySignal, StageComplete, StreamComplete, decode_positions
+from fp_core.services.control import ReadySignal, StageComplete, StreamComplete, anomaly_fact, decode_positions
 from fp_core.services.facts import FactLog
 
 CONTEXT_TOPICS: dict[str, tuple[ContextKind, str]] = {
@@ -315,6 +315,9 @@ class RtdlStage:
         earlier = sum(resume[tp] - start[tp] for tp in start)
         final = resolve_end(end) or {}
         s = loop.stats
+        self.facts.publish(run, anomaly_fact(run, ready.pins.scenario_run_id, "rtdl", {
+            "degraded": s.degraded, "dead_letters": s.dead_letters, "republished_copies": s.republished_copies,
+            "foreign_records": s.foreign_records}))
         return self.facts.complete(run, "rtdl", {
             "consumed": earlier + drained.consumed, "resumed_after": earlier,
             "admitted_inputs": sum(final[tp] - start[tp] for tp in start),
@@ -325,4 +328,4 @@ class RtdlStage:
             "republished_copies": s.republished_copies,
             "commits": drained.commits, "decision_batches": s.decision_batches, "final_lag": drained.final_lag,
             "latency_ms": {"consumed_to_durable": s.consumed_to_durable.percentiles(),
-                           "ready_to_durable": s.ready_to_durable.percentiles()}})
+                           "ready_to_durable": s.ready_to_durable.percentiles()}}, ready.pins.scenario_run_id)

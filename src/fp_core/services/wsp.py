@@ -23,7 +23,7 @@ from fp_core.ports import Clock, Log, ObjectStore
 from fp_core.receipts import UNCLASSIFIED, PublishState, Receipt
 from fp_core.retry import RetryPolicy
 from fp_core.services.consuming import OffsetProbe
-from fp_core.services.control import ReadySignal, StreamComplete, encode_positions
+from fp_core.services.control import ReadySignal, StreamComplete, anomaly_fact, encode_positions
 from fp_core.services.facts import FactLog
 from fp_core.world import StreamRow
 
@@ -128,10 +128,15 @@ class WorldStreamer:
         end = self.probe.end_offsets(list(topics.RTDL_INPUTS))
         fact = StreamComplete(
             message_id=derive_id("stream", pins.platform_run_id), platform_run_id=pins.platform_run_id,
+            scenario_run_id=pins.scenario_run_id,
             start_offsets=ready.input_start, end_offsets=encode_positions(end),
             sent_by_class=dict(sorted(report.sent_by_class.items())), outcomes=dict(sorted(report.outcomes.items())),
             submissions=report.submissions, retries=report.retries, republished=report.republished)
         self.facts.publish(pins.platform_run_id, fact)
+        self.facts.publish(pins.platform_run_id, anomaly_fact(pins.platform_run_id, pins.scenario_run_id, "wsp_ig", {
+            "payload_hash_anomalies": report.outcomes.get("ANOMALY", 0),
+            "quarantined": report.outcomes.get("QUARANTINE", 0), "duplicates": report.outcomes.get("DUPLICATE", 0),
+            "republished": report.republished, "retries": report.retries}))
         return fact
 
     def _stream(self, ingress: Ingress, pins: ContextPins, items: Iterator[Outgoing], batch_size: int,
