@@ -14,7 +14,7 @@ import typer
 from rich.console import Console
 
 from fp_apps.dev_min_cli import app as dev_min_app
-from fp_apps.wiring import component_versions, git_sha, platform
+from fp_apps.wiring import JsonOpt, component_versions, git_sha, platform
 from fp_core.errors import ConfigError, NotFound, TransientError
 from fp_core.evidence import bundle_prefix, verify_bundle
 from fp_core.identity import derive_id
@@ -39,7 +39,7 @@ def emit(payload: dict[str, Any], as_json: bool) -> None:
 
 
 @substrate_app.command("up")
-def substrate_up(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+def substrate_up(as_json: JsonOpt = False) -> None:
     """Start (idempotently), health-check with real round trips, and provision the substrate."""
     from fp_ops import substrate
 
@@ -92,9 +92,10 @@ def run(
     env: EnvOpt = "local_parity",
     events: Annotated[int, typer.Option(help="events in the world's stream_view")] = 20_000,
     seed: Annotated[int, typer.Option(help="world seed")] = 7,
-    drill: Annotated[list[str] | None, typer.Option("--drill", help="drill name, repeatable, or 'all'")] = None,
+    drill: Annotated[list[str] | None, typer.Option(
+        "--drill", help=f"an incident drill, repeatable: {', '.join(DRILLS)}, or all")] = None,
     run_id: Annotated[str | None, typer.Option("--run-id", help="platform_run_id (default: time-based)")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="last stdout line is a JSON summary")] = False,
+    as_json: JsonOpt = False,
     attach_conformance: Annotated[bool, typer.Option(
         "--attach-conformance", help="run the conformance suite first and attach its report to the bundle")] = False,
     resume: Annotated[str | None, typer.Option(
@@ -181,7 +182,7 @@ def replay(
     env: EnvOpt = "local_parity",
     source: Annotated[str, typer.Option(help="kafka (re-consume the anchored offsets) or archive (the archive's "
                                              "objects, when retention has passed)")] = "kafka",
-    as_json: Annotated[bool, typer.Option("--json", help="last stdout line is a JSON summary")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Re-derive a run's decisions from its replay anchors and compare them with the audited ones; writes
     a write-once proof to the bundle; exits 1 on any mismatch."""
@@ -206,7 +207,7 @@ def replay(
 
 
 @app.command("conformance")
-def conformance(env: EnvOpt = "local_parity", as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+def conformance(env: EnvOpt = "local_parity", as_json: JsonOpt = False) -> None:
     """Run the ONE conformance suite (laws + port contracts) against an environment's adapter set."""
     from fp_conformance.runner import run_all
 
@@ -246,9 +247,14 @@ def evidence_pull(platform_run_id: str, to: Annotated[Path, typer.Option("--to")
 
 @evidence_app.command("verify")
 def evidence_verify(platform_run_id: str, env: EnvOpt = "local_parity",
-                    as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+                    as_json: JsonOpt = False) -> None:
     """Check a bundle is complete and internally consistent."""
-    problems = verify_bundle(_bundle(env, platform_run_id))
+    try:
+        problems = verify_bundle(_bundle(env, platform_run_id))
+    except NotFound as exc:
+        emit({"platform_run_id": platform_run_id, "ok": False, "problems": [str(exc)]}, as_json)
+        raise
+
     for p in problems:
         err.print(f"[red]problem:[/red] {p}")
     if not problems:

@@ -17,7 +17,7 @@ from rich.console import Console
 from fp_adapters.aws import aws_client, s3_client
 from fp_adapters.containers import build_container
 from fp_adapters.settings import REPO_ROOT, load_settings
-from fp_apps.wiring import component_versions, git_sha, platform
+from fp_apps.wiring import JsonOpt, component_versions, git_sha, platform
 from fp_core.identity import derive_id
 from fp_core.run_config import DRILLS, RunConfig
 from fp_ops import dev_min
@@ -89,7 +89,7 @@ def current_session() -> dict[str, Any]:
 @app.command()
 def run(events: Annotated[int, typer.Option(help="events in the world's stream_view")] = 20_000,
         seed: Annotated[int, typer.Option(help="world seed")] = 7,
-        as_json: Annotated[bool, typer.Option("--json", help="last stdout line is a JSON summary")] = False) -> None:
+        as_json: JsonOpt = False) -> None:
     """The full run (the same workflow as `fp run`) on dev_min with every drill; run.json names the
     substrate used, and the bundle records the demo session."""
     session = current_session()
@@ -173,7 +173,7 @@ def status() -> None:
 @app.command()
 def cost(hours: Annotated[float, typer.Option(help="demo hours per session")] = 3.0,
          demos: Annotated[int, typer.Option(help="demo sessions per month")] = 2,
-         as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+         as_json: JsonOpt = False) -> None:
     """Appendix B worksheet with the rates in config/cost_rates.yaml."""
     sheet = dev_min.cost_worksheet(dev_min.load_rates(), hours, demos)
     for k, v in sheet.items():

@@ -8,14 +8,18 @@ import subprocess
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from importlib import metadata
-from typing import Any
+from typing import Annotated, Any
 
+import typer
 from pydantic import BaseModel
 
 from fp_adapters.containers import Platform, build_container
 from fp_adapters.logging import configure
 from fp_adapters.settings import REPO_ROOT
 from fp_core.services.control import RunFacts
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="last stdout line is a JSON summary")]
+"""The ``--json`` option every command shares."""
 
 
 @contextmanager

@@ -33,3 +33,10 @@ def test_an_unknown_environment_lists_the_real_ones() -> None:
     out = fp("conformance", "--env", "nope")
     assert out.returncode == 2 and "local_parity" in out.stderr and "cost_rates" not in out.stderr
     assert "Traceback" not in out.stderr
+
+
+def test_a_missing_bundle_still_answers_json_when_asked() -> None:
+    out = fp("evidence", "verify", "pr-never-ran", "--env", "memory", "--json")
+    assert out.returncode == 1 and "Traceback" not in out.stderr
+    last = out.stdout.strip().splitlines()[-1]
+    assert '"ok": false' in last and "no evidence bundle" in last

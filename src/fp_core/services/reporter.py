@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -97,7 +98,12 @@ class Reporter:
         archive = stages.get("archive")
         metrics = RunMetrics(platform_run_id=run, counts=run_counts(stream, stages),
                              durations_s=dict(durations_s or {}), rates_per_s=dict(rates_per_s or {}),
-                             wall_clock={"lag_drill": drill_hooks.lag_observation(facts.extra, rtdl_stats)}
+                             wall_clock={"lag_drill": drill_hooks.lag_observation(facts.extra, rtdl_stats),
+                                         "decision_latency_ms": dict(rtdl_stats.get("latency_ms", {})),
+                                         "rtdl_final_lag": rtdl_stats.get("final_lag", 0),
+                                         "anomalies": {k.split(":", 1)[1]: json.loads(v)["counts"]
+                                                       for k, v in sorted(facts.extra.items())
+                                                       if k.startswith("ANOMALIES:")}}
                              if "rtdl" in stages else {})
         prefix, files = self.write(run, header, stream.sent_by_class, metrics, drills,
                                    list(archive.stats["objects"]) if archive else [],
