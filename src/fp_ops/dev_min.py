@@ -297,21 +297,24 @@ def verify_teardown(settings: Settings, outputs: SubstrateOutputs, admin_conf: d
             raise _Found(f"demo state still holds {left}", left)
         return f"terraform state of the demo stack holds no {kind}* (fallback: the provider's state, not the API)"
 
-    def topics() -> str:
-        if admin_conf is None:
-            return from_state("confluent_kafka_topic")
-        left = topics_named(admin_conf, TopicNames(outputs.topic_prefix()))
-        if left:
-            raise _Found(f"demo topics still on cluster {outputs.cluster_id}: {left}", left)
-        return f"no demo topic (prefix {outputs.topic_prefix()!r}) on cluster {outputs.cluster_id}"
+    def on_cluster(state_kind: str, query: Callable[[dict[str, Any]], list[str]], left_msg: str,
+                   ok_msg: Callable[[], str]) -> Callable[[], str]:
+        """A Kafka-side claim: asked of the cluster's admin API, or read from the demo state in aws mode."""
+        def check() -> str:
+            if admin_conf is None:
+                return from_state(state_kind)
+            left = query(admin_conf)
+            if left:
+                raise _Found(f"{left_msg}: {left}", left)
+            return ok_msg()
+        return check
 
-    def api_key() -> str:
-        if admin_conf is None:
-            return from_state("confluent_api_key")
-        left = acls_of(admin_conf, app_principal())
-        if left:
-            raise _Found(f"the application's API key still holds ACLs: {left}", left)
-        return "the application's API key holds no ACL on the cluster"
+    topics = on_cluster("confluent_kafka_topic", lambda conf: topics_named(conf, TopicNames(outputs.topic_prefix())),
+                        f"demo topics still on cluster {outputs.cluster_id}",
+                        lambda: f"no demo topic (prefix {outputs.topic_prefix()!r}) on cluster {outputs.cluster_id}")
+    api_key = on_cluster("confluent_api_key", lambda conf: acls_of(conf, app_principal()),
+                         "the application's API key still holds ACLs",
+                         lambda: "the application's API key holds no ACL on the cluster")
 
     def nat() -> str:
         gws = aws_client("ec2", settings).describe_nat_gateways(
