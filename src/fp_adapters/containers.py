@@ -16,9 +16,6 @@ from typing import Any
 import redis
 from dependency_injector import containers, providers
 from psycopg_pool import ConnectionPool
-from redis.backoff import ExponentialBackoff
-from redis.exceptions import BusyLoadingError
-from redis.retry import Retry
 
 from fp_adapters.aws import aws_client, s3_client
 from fp_adapters.clock import SystemClock
@@ -91,13 +88,9 @@ def _pg(settings: Settings) -> Iterator[ConnectionPool]:
 
 
 def _redis(settings: Settings) -> Iterator[redis.Redis]:
-    """Calls retry a restarting Redis (connection refused, ``LOADING`` its AOF) with capped backoff
-    for about ``reconnect_s`` before the store raises TransientError."""
-    rs = settings.require_redis()
-    backoff = ExponentialBackoff(cap=1.0, base=0.05)
-    retries = max(1, int(rs.reconnect_s))  # ~1 s per retry once the backoff reaches its cap
-    client = redis.Redis.from_url(rs.url, socket_timeout=30, retry=Retry(backoff, retries),
-                                  retry_on_error=[BusyLoadingError, redis.ConnectionError, redis.TimeoutError])
+    """The client; a restarting Redis is outlasted in one place, the join store's retry loop
+    (``redis.reconnect_s``), not also inside redis-py (the two would multiply the wait)."""
+    client = redis.Redis.from_url(settings.require_redis().url, socket_timeout=30)
     try:
         yield client
     finally:

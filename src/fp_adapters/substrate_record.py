@@ -8,7 +8,7 @@ from urllib.parse import urlsplit, urlunsplit
 from psycopg.conninfo import conninfo_to_dict
 
 from fp_adapters.kafka.admin import cluster_id
-from fp_adapters.kafka.client_config import CREDENTIAL_NAMES, BusCredentials
+from fp_adapters.kafka.client_config import BusCredentials, credential_parameters
 from fp_adapters.kafka.names import TopicNames
 from fp_adapters.settings import Settings
 from fp_core.topics import TOPIC_MAP
@@ -26,7 +26,6 @@ def kafka_substrate(settings: Settings, conf: dict[str, Any], names: TopicNames,
     """The Kafka cluster (bootstrap, protocol, its cluster id asked of the broker), the topic map, the
     bucket map, the stores and their tables, the region and the SSM parameter names."""
     pg = conninfo_to_dict(settings.require_postgres().dsn)
-    prefix = (settings.bus.credentials_ssm_prefix or "").rstrip("/")
     record: dict[str, Any] = {
         "env": settings.env,
         "kafka": {"bootstrap": credentials.bootstrap, "security_protocol": settings.bus.security_protocol,
@@ -39,7 +38,7 @@ def kafka_substrate(settings: Settings, conf: dict[str, Any], names: TopicNames,
         "quarantine_index": ({"backend": "dynamodb", "table": settings.dynamodb.quarantine_table}
                              if settings.quarantine_index == "dynamodb" else {"backend": "postgres",
                                                                               "table": "quarantine_index"}),
-        "ssm_parameters": [f"{prefix}/{n}" for n in CREDENTIAL_NAMES] if prefix else [],
+        "ssm_parameters": credential_parameters(settings.bus),
     }
     if settings.objects.endpoint_url:
         record["objects_endpoint"] = settings.objects.endpoint_url

@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict
 from fp_adapters.aws import aws_client
 from fp_adapters.containers import build_adapters
 from fp_adapters.kafka.admin import acls_of, cluster_id, describe_topics, topics_named
-from fp_adapters.kafka.client_config import CREDENTIAL_NAMES, client_config, credentials_from_ssm
+from fp_adapters.kafka.client_config import client_config, credential_parameters, credentials_from_ssm
 from fp_adapters.kafka.names import TopicNames
 from fp_adapters.settings import REPO_ROOT, Settings, session_settings_file
 from fp_adapters.ssm.secret_store import SsmSecretStore
@@ -131,8 +131,7 @@ class _Found(Exception):
 
 
 def ssm_names(settings: Settings) -> list[str]:
-    prefix = (settings.bus.credentials_ssm_prefix or "").rstrip("/")
-    return [f"{prefix}/{n}" for n in CREDENTIAL_NAMES]
+    return credential_parameters(settings.bus)
 
 
 # ------------------------------------------------------------------------------------- stack outputs

@@ -18,7 +18,7 @@ from fp_adapters.kafka.admin import (
     revoke_acls,
     topics_named,
 )
-from fp_adapters.kafka.client_config import CREDENTIAL_NAMES, BusCredentials, client_config
+from fp_adapters.kafka.client_config import BusCredentials, client_config, credential_parameters
 from fp_adapters.kafka.names import TopicNames
 from fp_adapters.postgres.connection import connect, migrate
 from fp_adapters.s3.object_store import ensure_buckets
@@ -31,8 +31,7 @@ from fp_ops.services.postgres import ensure_database
 
 def provision(settings: Settings, admin_bootstrap: str | None = None) -> dict[str, list[str]]:
     """Topics via an admin (PLAINTEXT) connection, database + migrations, buckets, DynamoDB table."""
-    bus = settings.bus.model_copy(update={"security_protocol": "PLAINTEXT"})
-    conf = client_config(bus, BusCredentials(bootstrap=admin_bootstrap or settings.bus.bootstrap))
+    conf = admin_config(admin_bootstrap or settings.bus.bootstrap)
     topics = provision_topics(conf, TOPIC_MAP, TopicNames(settings.bus.topic_prefix))
     ensure_database(settings.require_postgres().dsn)
     conn = connect(settings.require_postgres().dsn)
@@ -102,7 +101,7 @@ def destroy_emulated_demo(settings: Settings, admin_bootstrap: str) -> dict[str,
     revoked = revoke_acls(admin, app_principal())
     topics = delete_topics(admin, topics_named(admin, TopicNames(settings.bus.topic_prefix)))
     ssm = aws_client("ssm", settings)
-    names = [f"{(settings.bus.credentials_ssm_prefix or '').rstrip('/')}/{n}" for n in CREDENTIAL_NAMES]
+    names = credential_parameters(settings.bus)
     names += [p.key_ssm for p in settings.ingress.producers.values() if p.key_ssm]
     ssm.delete_parameters(Names=names)
     return {"acls_deleted": revoked, "topics_deleted": topics, "ssm_parameters_deleted": names}
@@ -111,11 +110,10 @@ def destroy_emulated_demo(settings: Settings, admin_bootstrap: str) -> dict[str,
 def seed_managed_kafka_parameters(settings: Settings) -> None:
     """What the demo Terraform stack writes: bootstrap (no SASL_SSL:// prefix), api_key, api_secret."""
     user = sasl_user()
-    values = dict(zip(CREDENTIAL_NAMES, (SASL_BOOTSTRAP, user.api_key, user.api_secret), strict=True))
+    values = (SASL_BOOTSTRAP, user.api_key, user.api_secret)  # in CREDENTIAL_NAMES order
     ssm = aws_client("ssm", settings)
-    prefix = (settings.bus.credentials_ssm_prefix or "").rstrip("/")
-    for name, value in values.items():
-        ssm.put_parameter(Name=f"{prefix}/{name}", Value=value, Type="SecureString", Overwrite=True)
+    for name, value in zip(credential_parameters(settings.bus), values, strict=True):
+        ssm.put_parameter(Name=name, Value=value, Type="SecureString", Overwrite=True)
 
 
 def provision_all() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from fp_adapters.settings import BusSettings
+from fp_core.errors import ConfigError
 from fp_core.ports import SecretStore
 
 CREDENTIAL_NAMES = ("bootstrap", "api_key", "api_secret")
@@ -36,8 +37,17 @@ def client_config(bus: BusSettings, creds: BusCredentials) -> dict[str, str | in
     return conf
 
 
+def credential_parameters(bus: BusSettings) -> list[str]:
+    """The SSM names of bootstrap, api_key and api_secret under ``bus.credentials_ssm_prefix`` (in
+    ``CREDENTIAL_NAMES`` order); empty when the bus reads no credentials from SSM."""
+    prefix = (bus.credentials_ssm_prefix or "").rstrip("/")
+    return [f"{prefix}/{name}" for name in CREDENTIAL_NAMES] if bus.credentials_ssm_prefix else []
+
+
 def credentials_from_ssm(bus: BusSettings, secrets: SecretStore) -> BusCredentials:
     """Read bootstrap, api_key and api_secret under ``bus.credentials_ssm_prefix`` (start-up only)."""
-    prefix = (bus.credentials_ssm_prefix or "").rstrip("/")
-    bootstrap, key, secret = (secrets.get(f"{prefix}/{name}") for name in CREDENTIAL_NAMES)
+    names = credential_parameters(bus)
+    if not names:
+        raise ConfigError("bus.credentials_ssm_prefix is not set: nowhere to read the bus credentials from")
+    bootstrap, key, secret = (secrets.get(name) for name in names)
     return BusCredentials(bootstrap=bootstrap, api_key=key, api_secret=secret)
