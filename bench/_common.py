@@ -20,7 +20,7 @@ def arguments(events: int, seed: int, **extra: float | bool) -> argparse.Namespa
         if isinstance(default, bool):
             ap.add_argument(f"--{name}", action="store_true", help=f"{name} output only")
         else:
-            ap.add_argument(f"--{name}", type=type(default), default=default)
+            ap.add_argument(f"--{name.replace('_', '-')}", dest=name, type=type(default), default=default)
     return ap.parse_args()
 
 

@@ -39,11 +39,14 @@ from fp_adapters.memory.stores import (
     MemObjectStore,
     MemQuarantineIndex,
     MemReceiptLog,
+    MemRegistryLog,
 )
 from fp_adapters.memory.substrate import MemorySubstrate
+from fp_adapters.parquet import ParquetCodec
 from fp_adapters.postgres.action_log import PgActionLog
 from fp_adapters.postgres.admission_index import PgAdmissionIndex
 from fp_adapters.postgres.audit_log import PgAuditLog
+from fp_adapters.postgres.bundle_registry import PgRegistryLog
 from fp_adapters.postgres.case_store import PgCaseStore
 from fp_adapters.postgres.checkpoints import PgCheckpointLog
 from fp_adapters.postgres.connection import migrate, open_pool, translated
@@ -53,6 +56,7 @@ from fp_adapters.postgres.receipts import PgReceiptLog
 from fp_adapters.redis.join_store import RedisJoinStore
 from fp_adapters.s3.object_store import S3ObjectStore
 from fp_adapters.settings import Settings, load_settings
+from fp_adapters.sklearn_fitter import SklearnLogistic
 from fp_adapters.ssm.secret_store import SsmSecretStore
 from fp_adapters.stage_process import ProcessStageLauncher
 from fp_adapters.substrate_record import kafka_substrate, memory_substrate
@@ -65,6 +69,7 @@ from fp_core.services.cm import CmStage
 from fp_core.services.consuming import Drainer, OffsetProbe
 from fp_core.services.facts import FactLog
 from fp_core.services.ig import IngestionGate
+from fp_core.services.learning import BundleRegistry, DatasetBuilder, ModelTrainer
 from fp_core.services.ls import LabelService
 from fp_core.services.replay import Replayer
 from fp_core.services.reporter import Reporter
@@ -150,6 +155,7 @@ class KafkaAdapters(containers.DeclarativeContainer):
     cases = providers.Singleton(PgCaseStore, pg)
     labels = providers.Singleton(PgLabelStore, pg)
     checkpoints = providers.Singleton(PgCheckpointLog, pg)
+    registry_log = providers.Singleton(PgRegistryLog, pg)
     clock = providers.Singleton(SystemClock)
     log = providers.Singleton(get_logger, "platform")
 
@@ -201,6 +207,7 @@ class MemoryAdapters(containers.DeclarativeContainer):
     cases = providers.Singleton(MemCaseStore, substrate)
     labels = providers.Singleton(MemLabelStore, substrate)
     checkpoints = providers.Singleton(MemCheckpointLog, substrate)
+    registry_log = providers.Singleton(MemRegistryLog, substrate)
     clock = providers.Singleton(SystemClock)
     log = providers.Singleton(get_logger, "platform")
 
@@ -241,7 +248,8 @@ class Platform(containers.DeclarativeContainer):
     cm = providers.Singleton(CmStage, cases=adapters.cases, drainer=drainer, probe=probe, facts=facts)
     ls = providers.Singleton(LabelService, objects=adapters.objects, labels=adapters.labels,
                              producer=adapters.producer, log=adapters.log, facts=facts)
-    archive = providers.Singleton(ArchiveStage, objects=adapters.objects, drainer=drainer, facts=facts)
+    codec = providers.Singleton(ParquetCodec)
+    archive = providers.Singleton(ArchiveStage, objects=adapters.objects, drainer=drainer, facts=facts, codec=codec)
     reporter = providers.Singleton(
         Reporter, objects=adapters.objects, receipts=adapters.receipts, audit_log=adapters.audit_log,
         action_log=adapters.action_log, cases=adapters.cases, labels=adapters.labels,
@@ -249,7 +257,14 @@ class Platform(containers.DeclarativeContainer):
         quarantine_index=adapters.quarantine_index)
     replayer = providers.Singleton(Replayer, objects=adapters.objects, audit_log=adapters.audit_log,
                                    consumer=adapters.consumer, loop=decision_loop.provider, drainer=drainer,
-                                   clock=adapters.clock, log=adapters.log)
+                                   clock=adapters.clock, log=adapters.log, codec=codec)
+    datasets = providers.Singleton(DatasetBuilder, objects=adapters.objects, audit_log=adapters.audit_log,
+                                   labels=adapters.labels, codec=codec, log=adapters.log)
+    bundles = providers.Singleton(BundleRegistry, records=adapters.registry_log, clock=adapters.clock,
+                                  log=adapters.log)
+    trainer = providers.Singleton(ModelTrainer, datasets=datasets, registry=bundles,
+                                  fitter=providers.Singleton(SklearnLogistic), objects=adapters.objects,
+                                  log=adapters.log)
     launcher = providers.Selector(
         adapters.rtdl_launch,
         process=providers.Singleton(ProcessStageLauncher, settings),

@@ -13,9 +13,11 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
+from fp_adapters.containers import Platform
 from fp_apps.dev_min_cli import app as dev_min_app
-from fp_apps.wiring import JsonOpt, component_versions, git_sha, platform
-from fp_core.errors import ConfigError, NotFound, TransientError
+from fp_apps.learning_cli import bundle_app, dataset_app, model_app
+from fp_apps.wiring import EnvOpt, JsonOpt, component_versions, git_sha, pinned_config, platform
+from fp_core.errors import ConfigError, InvalidInput, NotFound, TransientError
 from fp_core.evidence import bundle_prefix, verify_bundle
 from fp_core.identity import derive_id
 from fp_core.run_config import DRILLS, RunConfig
@@ -27,10 +29,10 @@ evidence_app = typer.Typer(no_args_is_help=True, help="Evidence bundles.")
 app.add_typer(substrate_app, name="substrate")
 app.add_typer(evidence_app, name="evidence")
 app.add_typer(dev_min_app, name="dev-min")
+app.add_typer(dataset_app, name="dataset")
+app.add_typer(model_app, name="model")
+app.add_typer(bundle_app, name="bundle")
 err = Console(stderr=True)
-
-EnvOpt = Annotated[str, typer.Option("--env", envvar="FP_ENV",
-                                     help="a registered environment (`fp environments` lists them)")]
 
 
 def emit(payload: dict[str, Any], as_json: bool) -> None:
@@ -102,6 +104,8 @@ def run(
         "--resume", metavar="PLATFORM_RUN_ID",
         help="continue a run whose orchestrator died, from the facts on its control topic "
              "(--events/--seed/--drill come from its READY)")] = None,
+    bundle: Annotated[str | None, typer.Option(
+        "--bundle", metavar="BUNDLE_ID", help="pin this registered bundle (default: the active one)")] = None,
 ) -> None:
     """Run the whole workflow: oracle -> SR -> WSP -> IG -> RTDL -> CM/LS -> archive -> evidence bundle."""
     if resume is not None:
@@ -109,7 +113,7 @@ def run(
         return
     drills = parse_drills(drill or [])
     try:
-        config = RunConfig(env=env, seed=seed, events=events, drills=drills)
+        RunConfig(env=env, seed=seed, events=events, drills=drills)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
     platform_run_id = run_id or "pr-" + datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + derive_id(
@@ -123,12 +127,18 @@ def run(
         attachments[CONFORMANCE_FILE] = (json.dumps(run_all(env), sort_keys=True, indent=2) + "\n").encode()
     err.print(f"run [bold]{platform_run_id}[/bold] env={env} events={events} seed={seed} "
               f"drills={list(drills) or 'none'}")
-    result = _drive(env, f"running ({events:,} events)", attachments, lambda w: w.run(config, platform_run_id))
+
+    def start(container: Platform, workflow: RunWorkflow) -> RunResult:
+        config = pinned_config(container, env, seed, events, drills, bundle)
+        err.print(f"  bundle {config.bundle.bundle_id}:{config.bundle.version}")
+        return workflow.run(config, platform_run_id)
+
+    result = _drive(env, f"running ({events:,} events)", attachments, start)
     _report(result, as_json)
 
 
 def _drive(env: str, doing: str, attachments: dict[str, bytes],
-           act: Callable[[RunWorkflow], RunResult]) -> RunResult:
+           act: Callable[[Platform, RunWorkflow], RunResult]) -> RunResult:
     """The env's workflow with stage lines (and a spinner on a terminal), ``act`` applied to it."""
     try:
         with platform(env) as container, err.status("starting") as status:
@@ -137,7 +147,7 @@ def _drive(env: str, doing: str, attachments: dict[str, bytes],
                 err.print(f"  [cyan]stage[/cyan] {stage}")
                 status.update(f"[cyan]{stage}[/cyan] {doing}")
 
-            return act(container.workflow(git_sha=git_sha(), component_versions=component_versions(),
+            return act(container, container.workflow(git_sha=git_sha(), component_versions=component_versions(),
                                           progress=progress, attachments=attachments))
     except ConfigError as exc:
         err.print(f"[red]config error:[/red] {exc}")
@@ -147,7 +157,7 @@ def _drive(env: str, doing: str, attachments: dict[str, bytes],
 def _resume(env: str, platform_run_id: str, as_json: bool) -> None:
     err.print(f"resuming run [bold]{platform_run_id}[/bold] env={env}")
     try:
-        result = _drive(env, "running", {}, lambda w: w.resume(platform_run_id))
+        result = _drive(env, "running", {}, lambda _c, w: w.resume(platform_run_id))
     except NotFound as exc:
         err.print(f"[red]cannot resume {platform_run_id}:[/red] {exc} (no READY on the control topic: "
                   "start it with `fp run --run-id` instead)")
@@ -171,7 +181,7 @@ def _report(result: RunResult, as_json: bool) -> None:
     err.print(f"evidence bundle: [bold]{result.evidence_uri}[/bold]")
     emit({"platform_run_id": result.platform_run_id, "scenario_run_id": result.scenario_run_id,
           "status": result.status, "evidence_uri": result.evidence_uri,
-          "rates_per_s": summary.get("rates_per_s", {})}, as_json)
+          "rates_per_s": summary.get("rates_per_s", {}), "bundle_id": summary.get("bundle_id")}, as_json)
     if result.status != "COMPLETED":
         raise typer.Exit(1)
 
@@ -201,7 +211,7 @@ def replay(
     emit({"platform_run_id": platform_run_id, "replay_id": proof.replay_id, "source": source,
           "compared": proof.compared, "matched": proof.matched, "mismatched": proof.mismatched,
           "missing_in_replay": proof.missing_in_replay, "decisions_digest": proof.decisions_digest,
-          "proof_key": key, "proof_uri": uri, "duration_s": proof.duration_s}, as_json)
+          "proof_key": key, "proof_uri": uri, "duration_s": proof.duration_s, "bundle_id": proof.bundle_id}, as_json)
     if not proof.proved:
         raise typer.Exit(1)
 
@@ -291,6 +301,11 @@ def main() -> None:
         if debug:
             raise
         err.print(f"[red]config error:[/red] {exc}")
+        sys.exit(2)
+    except InvalidInput as exc:
+        if debug:
+            raise
+        err.print(f"[red]error:[/red] {exc}")
         sys.exit(2)
     except TransientError as exc:
         if debug:

@@ -17,9 +17,9 @@ from rich.console import Console
 from fp_adapters.aws import aws_client, s3_client
 from fp_adapters.containers import build_container
 from fp_adapters.settings import REPO_ROOT, load_settings
-from fp_apps.wiring import JsonOpt, component_versions, git_sha, platform
+from fp_apps.wiring import JsonOpt, component_versions, git_sha, pinned_config, platform
 from fp_core.identity import derive_id
-from fp_core.run_config import DRILLS, RunConfig
+from fp_core.run_config import DRILLS
 from fp_ops import dev_min
 
 app = typer.Typer(no_args_is_help=True, help="Operate dev_min: up, run, down (destroy-by-default), status, cost.")
@@ -102,7 +102,7 @@ def run(events: Annotated[int, typer.Option(help="events in the world's stream_v
                                       progress=lambda stage: err.print(f"  [cyan]stage[/cyan] {stage}"),
                                       attachments={"dev_min/session.json": (json.dumps(
                                           attachment, sort_keys=True, indent=2) + "\n").encode()})
-        result = workflow.run(RunConfig(env="dev_min", seed=seed, events=events, drills=DRILLS), run_id)
+        result = workflow.run(pinned_config(container, "dev_min", seed, events, DRILLS), run_id)
     session["runs"] = [*session.get("runs", []), {"platform_run_id": run_id, "status": result.status}]
     SESSION_FILE.write_text(json.dumps(session, indent=2))
     err.print(f"{result.status}: evidence bundle {result.evidence_uri}")

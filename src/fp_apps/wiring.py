@@ -16,10 +16,14 @@ from pydantic import BaseModel
 from fp_adapters.containers import Platform, build_container
 from fp_adapters.logging import configure
 from fp_adapters.settings import REPO_ROOT
+from fp_core.run_config import RunConfig
 from fp_core.services.control import RunFacts
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="last stdout line is a JSON summary")]
 """The ``--json`` option every command shares."""
+EnvOpt = Annotated[str, typer.Option("--env", envvar="FP_ENV",
+                                     help="a registered environment (`fp environments` lists them)")]
+"""The ``--env`` option every command shares."""
 
 
 @contextmanager
@@ -33,6 +37,15 @@ def platform(env: str, log_level: str = "WARNING") -> Iterator[Platform]:
         yield container
     finally:
         container.shutdown_resources()
+
+
+def pinned_config(container: Platform, env: str, seed: int, events: int, drills: tuple[str, ...],
+                  bundle_id: str | None = None) -> RunConfig:
+    """The run's configuration with the bundle it will pin at READY: ``bundle_id`` if named (it must be
+    registered), else the registry's active bundle. Activation therefore takes effect at a run boundary."""
+    bundles = container.bundles()
+    bundle = bundles.bundle(bundle_id) if bundle_id else bundles.active()
+    return RunConfig(env=env, seed=seed, events=events, drills=drills, bundle=bundle)
 
 
 def tune_gc() -> None:

@@ -36,3 +36,7 @@ class ConfigError(PlatformError):
 
 class GateRefused(PlatformError):
     """A gate said no: no PASS, digest mismatch, or a pin of another run."""
+
+
+class InvalidInput(PlatformError):
+    """A request the platform cannot serve as asked (e.g. a dataset with no labels); the message says why."""

@@ -63,6 +63,9 @@ class RunHeader(FrozenModel):
     substrate_digest: str = ""
     """SHA-256 over ``substrate``, ``component_versions`` and ``git_sha``: two runs on different clusters,
     buckets or code differ here while their ``config_digest`` (what decides behaviour) may be equal."""
+    bundle_evaluation: str | None = None
+    """Where the pinned bundle's evaluation lives (``evidence/models/<bundle_id>/evaluation.json``);
+    None for the built-in bundle, which was never trained."""
 
 
 def substrate_digest(substrate: Mapping[str, Any], component_versions: Mapping[str, str], git_sha: str) -> str:

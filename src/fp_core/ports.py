@@ -17,6 +17,7 @@ from fp_core.context import ContextItem, ContextKind
 from fp_core.decisions import ActionIntent, ActionOutcome, AuditRecord
 from fp_core.identity import DedupeKey
 from fp_core.labels import LabelAssertion
+from fp_core.learning import RegistryRecord
 from fp_core.offsets import OffsetRange, OriginOffset
 from fp_core.receipts import PublishRecord, QuarantineRecord, Receipt
 
@@ -67,6 +68,21 @@ class ObjectStore(Protocol):
     def list(self, prefix: str) -> builtins.list[str]:
         """All keys under ``prefix``, sorted."""
         ...
+
+
+class TableCodec(Protocol):
+    """Columnar tables as bytes (Parquet in every adapter set): archive objects and datasets.
+
+    ``encode`` is deterministic (the same columns give the same bytes); ``decode`` returns what
+    ``encode`` was given, column by column."""
+
+    suffix: str
+
+    def encode(self, columns: Mapping[str, Sequence[Any]], types: Mapping[str, str]) -> bytes:
+        """``types`` names each column's type: ``int64``, ``float64``, ``string`` or ``binary``."""
+        ...
+
+    def decode(self, data: bytes) -> dict[str, builtins.list[Any]]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,6 +252,32 @@ class LabelStore(Protocol):
     def append(self, assertions: Sequence[LabelAssertion]) -> int: ...
 
     def for_run(self, platform_run_id: str) -> list[LabelAssertion]: ...
+
+
+class RegistryLog(Protocol):
+    """The bundle registry: append-only lifecycle records (registered, activated, retired)."""
+
+    def append(self, records: Sequence[RegistryRecord]) -> int:
+        """Append all in one transaction, in order; a known ``record_id`` is a no-op. Returns how many were new."""
+        ...
+
+    def records(self) -> builtins.list[RegistryRecord]:
+        """Every record in the order it was appended."""
+        ...
+
+
+class ModelFitter(Protocol):
+    """Fits the logistic model family DF scores, and ranks scores against labels."""
+
+    family: str
+
+    def fit(self, features: Sequence[Sequence[float]], labels: Sequence[int], seed: int) -> tuple[float, list[float]]:
+        """(bias, one weight per feature column); the same inputs and seed give the same numbers."""
+        ...
+
+    def ranking(self, labels: Sequence[int], scores: Sequence[float]) -> tuple[float, float]:
+        """(ROC AUC, PR AUC as average precision)."""
+        ...
 
 
 class CheckpointLog(Protocol):

@@ -46,6 +46,7 @@ from fp_core.errors import (
     AppendOnlyViolation,
     ConfigError,
     GateRefused,
+    InvalidInput,
     NotFound,
     ObjectExists,
     PlatformError,
@@ -64,6 +65,7 @@ from fp_core.evidence import (
 )
 from fp_core.identity import DedupeKey, derive_event_id, payload_hash
 from fp_core.labels import LabelAssertion, LabelSubjectKey, LabelValue, labels_as_of
+from fp_core.learning import BundleMetrics, BundleStatus, DatasetManifest, ModelEvaluation, RegistryRecord
 from fp_core.offsets import OffsetRange, OriginOffset, merge_ranges
 from fp_core.pins import ContextPins
 from fp_core.ports import (
@@ -80,12 +82,15 @@ from fp_core.ports import (
     JoinStore,
     LabelStore,
     Log,
+    ModelFitter,
     ObjectStore,
     OutboundMessage,
     QuarantineIndex,
     ReceiptLog,
+    RegistryLog,
     SecretStore,
     StageLauncher,
+    TableCodec,
 )
 from fp_core.receipts import AdmissionOutcome, PublishState, QuarantineReason, QuarantineRecord, Receipt
 from fp_core.run_config import RunConfig, config_digest
@@ -95,6 +100,7 @@ from fp_core.services.cm import CmStage
 from fp_core.services.control import ReadySignal, RunFacts, StageComplete, StreamComplete
 from fp_core.services.facts import FactLog
 from fp_core.services.ig import IngestionGate
+from fp_core.services.learning import BundleRegistry, DatasetBuilder, ModelTrainer
 from fp_core.services.ls import LabelService
 from fp_core.services.replay import Replayer
 from fp_core.services.reporter import Reporter
@@ -103,7 +109,7 @@ from fp_core.services.run import RunResult, RunWorkflow
 from fp_core.services.sr import ScenarioRunner
 from fp_core.services.wsp import WorldStreamer
 
-__version__ = "0.4.0"
+__version__ = "0.5.0"
 
 
 def environments() -> list[str]:
@@ -124,6 +130,9 @@ __all__ = [
     "ArchiveStage",
     "AuditLog",
     "AuditRecord",
+    "BundleMetrics",
+    "BundleRegistry",
+    "BundleStatus",
     "BusConsumer",
     "BusProducer",
     "BusRecord",
@@ -138,6 +147,8 @@ __all__ = [
     "ContextItem",
     "ContextKind",
     "ContextPins",
+    "DatasetBuilder",
+    "DatasetManifest",
     "DecisionLoop",
     "DecisionPolicy",
     "DecisionRecord",
@@ -151,6 +162,7 @@ __all__ = [
     "FactLog",
     "GateRefused",
     "IngestionGate",
+    "InvalidInput",
     "JoinStore",
     "LabelAssertion",
     "LabelService",
@@ -158,6 +170,9 @@ __all__ = [
     "LabelSubjectKey",
     "LabelValue",
     "Log",
+    "ModelEvaluation",
+    "ModelFitter",
+    "ModelTrainer",
     "NotFound",
     "ObjectExists",
     "ObjectStore",
@@ -174,6 +189,8 @@ __all__ = [
     "ReadySignal",
     "Receipt",
     "ReceiptLog",
+    "RegistryLog",
+    "RegistryRecord",
     "ReplayProof",
     "Replayer",
     "Reporter",
@@ -193,6 +210,7 @@ __all__ = [
     "StageComplete",
     "StageLauncher",
     "StreamComplete",
+    "TableCodec",
     "TransientError",
     "WorldStreamer",
     "__version__",

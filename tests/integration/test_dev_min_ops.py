@@ -15,6 +15,7 @@ from fp_adapters.settings import REPO_ROOT, load_settings
 from fp_core.errors import PlatformError
 from fp_core.topics import TOPIC_MAP
 from fp_ops import dev_min, provision
+from tests.integration.test_learning_loop import learning_loop
 
 pytestmark = pytest.mark.substrate
 
@@ -157,6 +158,7 @@ def test_make_targets_up_run_down_against_emulated_endpoints(substrate: None) ->
         run = make("dev-min-run", "EVENTS=1200")
         assert run.returncode == 0, run.stderr[-2000:]
         assert "COMPLETED: evidence bundle s3://fp-dev-min-evidence/evidence/runs/" in " ".join(run.stderr.split())
+        learning_loop("dev_min")  # dataset -> train -> activate -> run -> replay, on the emulated managed endpoints
         down = make("dev-min-down")
         assert down.returncode == 0, down.stderr[-2000:]
         settings = load_settings("dev_min")

@@ -14,6 +14,7 @@ from fp_core.decisions import ActionIntent, ActionOutcome, AuditRecord, outcome_
 from fp_core.errors import NotFound, ObjectExists
 from fp_core.identity import DedupeKey
 from fp_core.labels import LabelAssertion
+from fp_core.learning import RegistryRecord
 from fp_core.offsets import OffsetRange
 from fp_core.ports import TopicPartition
 from fp_core.receipts import AdmissionOutcome, PublishRecord, PublishState, QuarantineRecord, Receipt
@@ -125,9 +126,12 @@ class MemReceiptLog:
 
     def unresolved_publishes(self, platform_run_id: str) -> int:
         with self._s.lock:
-            keys = {DedupeKey(p.platform_run_id, p.event_class, p.event_id) for p in self._s.publishes
-                    if p.platform_run_id == platform_run_id}
-            return sum(not _published(self._s, k) for k in keys)
+            keys: dict[DedupeKey, bool] = {}
+            for p in self._s.publishes:
+                if p.platform_run_id == platform_run_id:
+                    key = DedupeKey(p.platform_run_id, p.event_class, p.event_id)
+                    keys[key] = keys.get(key, False) or p.state is PublishState.PUBLISHED
+            return sum(not published for published in keys.values())
 
 
 class MemQuarantineIndex:
@@ -258,3 +262,16 @@ class MemCheckpointLog:
     def ranges(self, platform_run_id: str, consumer_group: str) -> list[OffsetRange]:
         with self._s.lock:
             return [r for run, g, r in self._s.checkpoints if run == platform_run_id and g == consumer_group]
+
+
+class MemRegistryLog:
+    def __init__(self, substrate: MemorySubstrate) -> None:
+        self._s = substrate
+
+    def append(self, records: Sequence[RegistryRecord]) -> int:
+        with self._s.lock:
+            return _append_new(self._s.registry, records, lambda r: r.record_id)
+
+    def records(self) -> list[RegistryRecord]:
+        with self._s.lock:
+            return list(self._s.registry.values())

@@ -12,6 +12,7 @@ from fp_core.context import ContextItem, ContextKind
 from fp_core.decisions import ActionIntent, ActionOutcome, AuditRecord
 from fp_core.identity import DedupeKey
 from fp_core.labels import LabelAssertion
+from fp_core.learning import RegistryRecord
 from fp_core.offsets import OffsetRange
 from fp_core.ports import TopicPartition
 from fp_core.receipts import PublishRecord, QuarantineRecord, Receipt
@@ -45,6 +46,7 @@ class MemorySubstrate:
     case_events: dict[str, CaseTimelineEvent] = field(default_factory=dict)
     labels: dict[str, LabelAssertion] = field(default_factory=dict)
     checkpoints: list[tuple[str, str, OffsetRange]] = field(default_factory=list)
+    registry: dict[str, RegistryRecord] = field(default_factory=dict)
 
     _named: ClassVar[dict[str, MemorySubstrate]] = {}
     _named_lock: ClassVar[threading.Lock] = threading.Lock()

@@ -12,9 +12,7 @@ record of the same decision id; the result is a write-once proof under
 
 from __future__ import annotations
 
-import base64
 import hashlib
-import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, Literal
 
@@ -35,10 +33,12 @@ from fp_core.ports import (
     Log,
     ObjectStore,
     OutboundMessage,
+    TableCodec,
     TopicPartition,
 )
 from fp_core.run_config import RunConfig
 from fp_core.scoring import ScoringBundle
+from fp_core.services.archive import parse_archive_key
 from fp_core.services.consuming import Drainer
 from fp_core.services.rtdl import DecisionLoop
 
@@ -126,16 +126,15 @@ class DiscardingBus:
 
 
 class ArchiveConsumer:
-    """A bus consumer over the run's archive objects (``archive/<run>/<topic>/p<n>/<start>-<end>.jsonl``):
+    """A bus consumer over the run's archive objects (``archive/<run>/<topic>/p<n>/<first>-<last>.<fmt>``):
     the same records at the same origin offsets, for when the bus's retention has passed."""
 
-    def __init__(self, objects: ObjectStore, keys: Sequence[str]) -> None:
-        self._objects = objects
-        self._keys: dict[TopicPartition, list[tuple[int, str]]] = {}
+    def __init__(self, objects: ObjectStore, codec: TableCodec, keys: Sequence[str]) -> None:
+        self._objects, self._codec = objects, codec
+        self._keys: dict[TopicPartition, list[tuple[int, int, str]]] = {}
         for key in keys:
-            _archive, _run, topic, part, span = key.split("/", 4)
-            start = int(span.split("-", 1)[0])
-            self._keys.setdefault((topic, int(part.removeprefix("p"))), []).append((start, key))
+            obj = parse_archive_key(key)
+            self._keys.setdefault((obj.topic, obj.partition), []).append((obj.first_offset, obj.last_offset, key))
         for v in self._keys.values():
             v.sort()
         self._position: dict[TopicPartition, int] = {}
@@ -148,17 +147,14 @@ class ArchiveConsumer:
 
     def _fill(self, tp: TopicPartition) -> None:
         want = self._position[tp]
-        for start, key in self._keys.get(tp, []):
-            lines = self._objects.get(key).splitlines()
-            end = start + len(lines) - 1
-            if end < want:
+        for _first, last, key in self._keys.get(tp, []):
+            if last < want:
                 continue
-            for line in lines:
-                d = json.loads(line)
-                if d["offset"] >= want:
-                    self._buffer[tp].append(BusRecord(
-                        OriginOffset(topic=tp[0], partition=tp[1], offset=d["offset"]),
-                        base64.b64decode(d["key"]) or None, d["value"].encode()))
+            table = self._codec.decode(self._objects.get(key))
+            for offset, k, value in zip(table["offset"], table["key"], table["value"], strict=True):
+                if offset >= want:
+                    self._buffer[tp].append(BusRecord(OriginOffset(topic=tp[0], partition=tp[1], offset=offset),
+                                                      k or None, value))
             return
 
     def poll_batch(self, max_records: int, timeout_s: float) -> list[BusRecord]:
@@ -187,7 +183,7 @@ class ArchiveConsumer:
         out: dict[TopicPartition, int] = {}
         for (topic, part), spans in self._keys.items():
             if topic in topics:
-                out[(topic, part)] = max(int(k.rsplit("-", 1)[1].split(".")[0]) for _s, k in spans) + 1
+                out[(topic, part)] = max(last for _first, last, _k in spans) + 1
         return out
 
     def pause(self, partitions: Sequence[TopicPartition]) -> None:
@@ -204,8 +200,10 @@ class Replayer:
     """``fp replay``: the run's decisions re-derived from its anchors and compared with DLA's."""
 
     def __init__(self, objects: ObjectStore, audit_log: AuditLog, consumer: Callable[[str], BusConsumer],
-                 loop: Callable[..., DecisionLoop], drainer: Drainer, clock: Clock, log: Log) -> None:
+                 loop: Callable[..., DecisionLoop], drainer: Drainer, clock: Clock, log: Log,
+                 codec: TableCodec) -> None:
         self._objects, self._audit_log, self._consumer, self._loop = objects, audit_log, consumer, loop
+        self._codec = codec
         self._drainer, self._clock, self._log = drainer, clock, log
 
     def _doc(self, run: str, name: str) -> bytes:
@@ -237,7 +235,7 @@ class Replayer:
                           audit_log=sink, action_log=NoActions(), producer=DiscardingBus(),
                           join_namespace=f"{run}~{replay_id}")
         consumer = (self._consumer(f"fp-replay-{replay_id}") if source == "kafka"
-                    else ArchiveConsumer(self._objects, anchors_doc.archive_objects))
+                    else ArchiveConsumer(self._objects, self._codec, anchors_doc.archive_objects))
         try:
             drained = self._drainer.drain_on(consumer, f"fp-replay-{replay_id}", run, batch_size, start, end,
                                              loop.handle, loop.flush, loop.ahead, record=False)

@@ -14,6 +14,7 @@ from typing import Any
 from fp_core.envelope import iso_utc
 from fp_core.errors import TransientError
 from fp_core.evidence import RunHeader, substrate_digest
+from fp_core.learning import evaluation_key
 from fp_core.ports import CheckpointLog, Clock, Log, StageLauncher, TaskHandle
 from fp_core.retry import RetryPolicy
 from fp_core.run_config import RunConfig, config_digest
@@ -86,7 +87,8 @@ class RunWorkflow:
                          config_digest=config_digest(config),
                          pins=ready.pins.model_dump(mode="json") if ready else {}, git_sha=self.git_sha,
                          component_versions=dict(self.component_versions), substrate=dict(substrate),
-                         substrate_digest=substrate_digest(substrate, self.component_versions, self.git_sha))
+                         substrate_digest=substrate_digest(substrate, self.component_versions, self.git_sha),
+                         bundle_evaluation=evaluation_key(config.bundle))
 
     def close(self, platform_run_id: str) -> RunResult:
         """Close a run from its facts alone (``fp-reporter``): the bundle, without stage timings; a run
@@ -235,7 +237,8 @@ class RunWorkflow:
             status = "COMPLETED" if all(d.passed for d in drills) else "COMPLETED_WITH_FAILED_DRILLS"
             self.log.info("run.completed", platform_run_id=platform_run_id, scenario_run_id=scenario, status=status)
             summary = {"counts": run_counts(s, done), "durations_s": durations, "rates_per_s": rates,
-                       "drills": {d.drill_id: d.passed for d in drills}}
+                       "drills": {d.drill_id: d.passed for d in drills},
+                       "bundle_id": f"{config.bundle.bundle_id}:{config.bundle.version}"}
             return RunResult(platform_run_id, scenario, status, self.evidence_uri(prefix), summary, files)
         except Exception as exc:
             reason = f"{type(exc).__name__}: {exc}"
