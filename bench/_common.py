@@ -12,7 +12,7 @@ from fp_apps.wiring import platform
 from fp_core.services.sr import seal_world
 
 
-def arguments(events: int, seed: int, **extra: float | bool) -> argparse.Namespace:
+def arguments(events: int, seed: int, **extra: float | bool | str) -> argparse.Namespace:
     ap = argparse.ArgumentParser()
     ap.add_argument("--events", type=int, default=events)
     ap.add_argument("--seed", type=int, default=seed)

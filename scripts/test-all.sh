@@ -4,6 +4,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+if ! command -v chromium >/dev/null 2>&1; then
+  echo "[setup] installing chromium (the evidence report's browser test)" >&2
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends chromium >/dev/null
+fi
 if [ ! -x .venv-checkov/bin/checkov ]; then
   echo "[setup] installing checkov in its own environment (its hcl2 conflicts with python-hcl2)" >&2
   python3 -m venv .venv-checkov

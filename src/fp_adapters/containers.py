@@ -54,6 +54,7 @@ from fp_adapters.postgres.label_store import PgLabelStore
 from fp_adapters.postgres.quarantine_index import PgQuarantineIndex
 from fp_adapters.postgres.receipts import PgReceiptLog
 from fp_adapters.redis.join_store import RedisJoinStore
+from fp_adapters.report.html import HtmlReport
 from fp_adapters.s3.object_store import S3ObjectStore
 from fp_adapters.settings import Settings, load_settings
 from fp_adapters.sklearn_fitter import SklearnLogistic
@@ -254,7 +255,7 @@ class Platform(containers.DeclarativeContainer):
         Reporter, objects=adapters.objects, receipts=adapters.receipts, audit_log=adapters.audit_log,
         action_log=adapters.action_log, cases=adapters.cases, labels=adapters.labels,
         checkpoints=adapters.checkpoints, join_store=adapters.join_store, index=adapters.admission_index,
-        quarantine_index=adapters.quarantine_index)
+        quarantine_index=adapters.quarantine_index, report=providers.Singleton(HtmlReport))
     replayer = providers.Singleton(Replayer, objects=adapters.objects, audit_log=adapters.audit_log,
                                    consumer=adapters.consumer, loop=decision_loop.provider, drainer=drainer,
                                    clock=adapters.clock, log=adapters.log, codec=codec)

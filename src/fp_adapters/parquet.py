@@ -1,26 +1,26 @@
-"""TableCodec on Apache Parquet (pyarrow): zstd-compressed, one row group, deterministic bytes."""
+"""TableCodec on Apache Parquet (pyarrow, imported on first use): zstd, one row group, deterministic bytes."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import pyarrow as pa
-import pyarrow.parquet as pq
-
 from fp_core.errors import ConfigError
 
-_TYPES = {"int64": pa.int64(), "float64": pa.float64(), "string": pa.string(), "binary": pa.binary()}
+_TYPES = ("int64", "float64", "string", "binary")
 
 
 class ParquetCodec:
     suffix = "parquet"
 
     def encode(self, columns: Mapping[str, Sequence[Any]], types: Mapping[str, str]) -> bytes:
+        import pyarrow as pa  # on first use: most processes never read or write a table
+        import pyarrow.parquet as pq
+
         unknown = sorted(set(types.values()) - set(_TYPES))
         if unknown or set(columns) != set(types):
             raise ConfigError(f"table columns {sorted(columns)} vs types {dict(types)} (unknown {unknown})")
-        schema = pa.schema([(name, _TYPES[types[name]]) for name in columns])
+        schema = pa.schema([(name, getattr(pa, types[name])()) for name in columns])
         table = pa.table({name: pa.array(values, type=schema.field(name).type) for name, values in columns.items()},
                          schema=schema)
         sink = pa.BufferOutputStream()
@@ -28,4 +28,7 @@ class ParquetCodec:
         return bytes(sink.getvalue().to_pybytes())
 
     def decode(self, data: bytes) -> dict[str, list[Any]]:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
         return dict(pq.read_table(pa.BufferReader(data)).to_pydict())

@@ -14,11 +14,12 @@ import typer
 from rich.console import Console
 
 from fp_adapters.containers import Platform
+from fp_adapters.settings import REPO_ROOT
 from fp_apps.dev_min_cli import app as dev_min_app
 from fp_apps.learning_cli import bundle_app, dataset_app, model_app
 from fp_apps.wiring import EnvOpt, JsonOpt, component_versions, git_sha, pinned_config, platform
 from fp_core.errors import ConfigError, InvalidInput, NotFound, TransientError
-from fp_core.evidence import bundle_prefix, verify_bundle
+from fp_core.evidence import REPORT_FILE, bundle_prefix, verify_bundle
 from fp_core.identity import derive_id
 from fp_core.run_config import DRILLS, RunConfig
 from fp_core.services.run import RunResult, RunWorkflow
@@ -147,11 +148,25 @@ def _drive(env: str, doing: str, attachments: dict[str, bytes],
                 err.print(f"  [cyan]stage[/cyan] {stage}")
                 status.update(f"[cyan]{stage}[/cyan] {doing}")
 
-            return act(container, container.workflow(git_sha=git_sha(), component_versions=component_versions(),
-                                          progress=progress, attachments=attachments))
+            result = act(container, container.workflow(git_sha=git_sha(), component_versions=component_versions(),
+                                                       progress=progress, attachments=attachments))
+            result.summary["report_file"] = _local_report(container, result.platform_run_id)
+            return result
     except ConfigError as exc:
         err.print(f"[red]config error:[/red] {exc}")
         raise typer.Exit(2) from exc
+
+
+def _local_report(container: Platform, platform_run_id: str) -> str | None:
+    """A copy of the bundle's report.html on this machine, for a browser (None when there is none)."""
+    objects = container.adapters.objects()
+    key = f"{bundle_prefix(platform_run_id)}/{REPORT_FILE}"
+    if not objects.exists(key):
+        return None
+    path = REPO_ROOT / ".build" / "reports" / platform_run_id / REPORT_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(objects.get(key))
+    return str(path)
 
 
 def _resume(env: str, platform_run_id: str, as_json: bool) -> None:
@@ -179,9 +194,12 @@ def _report(result: RunResult, as_json: bool) -> None:
             err.print(f"  drill {name:<17} {'[green]passed[/green]' if ok else '[red]FAILED[/red]'}")
         err.print(f"  rates (events/s): {summary['rates_per_s']}")
     err.print(f"evidence bundle: [bold]{result.evidence_uri}[/bold]")
+    if summary.get("report_file"):
+        err.print(f"report: [bold]{summary['report_file']}[/bold] (open it in a browser)")
     emit({"platform_run_id": result.platform_run_id, "scenario_run_id": result.scenario_run_id,
           "status": result.status, "evidence_uri": result.evidence_uri,
-          "rates_per_s": summary.get("rates_per_s", {}), "bundle_id": summary.get("bundle_id")}, as_json)
+          "rates_per_s": summary.get("rates_per_s", {}), "bundle_id": summary.get("bundle_id"),
+          "report_file": summary.get("report_file")}, as_json)
     if result.status != "COMPLETED":
         raise typer.Exit(1)
 
@@ -253,6 +271,26 @@ def evidence_pull(platform_run_id: str, to: Annotated[Path, typer.Option("--to")
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
     err.print(f"pulled {len(files)} files to {to / platform_run_id}")
+
+
+@evidence_app.command("report")
+def evidence_report(
+    platform_run_id: str,
+    to: Annotated[Path | None, typer.Option("--to", help="also write the page to this file")] = None,
+    env: EnvOpt = "local_parity",
+    as_json: JsonOpt = False,
+) -> None:
+    """Render the run's bundle (replay proofs included) as one self-contained HTML page, written to the
+    bundle as report.html (and to --to)."""
+    with platform(env) as container:
+        key, page = container.reporter().write_report(platform_run_id)
+        uri = container.adapters.objects().uri(key)
+    if to is not None:
+        to.parent.mkdir(parents=True, exist_ok=True)
+        to.write_bytes(page)
+    err.print(f"report: [bold]{uri}[/bold]" + (f" and {to}" if to else ""))
+    emit({"platform_run_id": platform_run_id, "report_uri": uri, "file": str(to) if to else None,
+          "bytes": len(page)}, as_json)
 
 
 @evidence_app.command("verify")

@@ -30,6 +30,8 @@ CONFORMANCE_FILE = "conformance/report.json"
 FAILURE_FILE = "run_failed.json"
 STARTED_FILE = "run_started.json"
 PROOFS_DIR = "replay/proofs/"
+REPORT_FILE = "report.html"
+"""A page derived from the bundle (``fp evidence report``): rewritten on demand, so not listed or verified."""
 """Replay proofs are added after the run closed; they are not part of the closed file list."""
 WALL_CLOCK_FIELDS = frozenset({"started_at", "ended_at", "durations_s", "rates_per_s", "git_sha",
                                "wall_clock", "duration_s"})
@@ -245,7 +247,7 @@ def verify_bundle(files: Mapping[str, bytes]) -> list[str]:
             problems.append(f"{name}: platform_run_id differs from run.json")
     completed = RunCompleted.model_validate(docs[COMPLETION_FILE], strict=False)
     listed = set(completed.files)
-    present = {f for f in files if not f.startswith(PROOFS_DIR)} - {COMPLETION_FILE}
+    present = {f for f in files if not f.startswith(PROOFS_DIR)} - {COMPLETION_FILE, REPORT_FILE}
     if listed != present:
         problems.append(f"run_completed.json lists {sorted(listed ^ present)} differently from the bundle")
     recon = ReconciliationDoc.model_validate(docs["obs/reconciliation.json"], strict=False)

@@ -70,6 +70,12 @@ class ObjectStore(Protocol):
         ...
 
 
+class ReportRenderer(Protocol):
+    """An evidence bundle (its files by path) as one self-contained human-readable page."""
+
+    def render(self, files: Mapping[str, bytes]) -> bytes: ...
+
+
 class TableCodec(Protocol):
     """Columnar tables as bytes (Parquet in every adapter set): archive objects and datasets.
 

@@ -32,6 +32,8 @@ class DrainReport:
     final_lag: int = 0
     """Records between what was committed and the end, when the drain finished (0 when caught up)."""
     ranges: list[OffsetRange] = field(default_factory=list)
+    max_lag_by_topic: dict[str, int] = field(default_factory=dict)
+    """Per topic, the most records seen between the committed position and the known end offsets."""
 
 
 @dataclass
@@ -85,6 +87,8 @@ class RangeConsumer:
             report.consumed += len(records)
             report.batches += 1
             self._commit(handle(records), committed, report)
+            if end_now is not None:
+                self._observe_lag(end_now, committed, todo, report)
             if throttle is not None:
                 held = self._hold(set(throttle()) & todo, held)
         if flush is not None:
@@ -92,6 +96,16 @@ class RangeConsumer:
         assert end_now is not None
         report.final_lag = sum(max(0, end_now[tp] - committed.get(tp, 0)) for tp in todo)
         return report
+
+    @staticmethod
+    def _observe_lag(end: Mapping[TopicPartition, int], committed: Mapping[TopicPartition, int],
+                     todo: set[TopicPartition], report: DrainReport) -> None:
+        lag: dict[str, int] = {}
+        for tp in todo:
+            lag[tp[0]] = lag.get(tp[0], 0) + max(0, end.get(tp, 0) - committed.get(tp, 0))
+        for topic, n in lag.items():
+            if n > report.max_lag_by_topic.get(topic, -1):
+                report.max_lag_by_topic[topic] = n
 
     def _hold(self, wanted: set[TopicPartition], held: set[TopicPartition]) -> set[TopicPartition]:
         """Flow control: pause the partitions the handler says are too far ahead, resume the others."""

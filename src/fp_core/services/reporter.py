@@ -14,12 +14,13 @@ from fp_core.context import ContextKind
 from fp_core.degrade import DegradeReason
 from fp_core.drills import DrillRecord
 from fp_core.drills import hooks as drill_hooks
-from fp_core.errors import TransientError
+from fp_core.errors import ConfigError, NotFound, TransientError
 from fp_core.event_class import TRAFFIC_CLASS
 from fp_core.evidence import (
     COMPLETION_FILE,
     CONFORMANCE_FILE,
     FAILURE_FILE,
+    REPORT_FILE,
     STARTED_FILE,
     AnomalySummary,
     DlaSummary,
@@ -46,6 +47,7 @@ from fp_core.ports import (
     ObjectStore,
     QuarantineIndex,
     ReceiptLog,
+    ReportRenderer,
 )
 from fp_core.receipts import AdmissionOutcome, QuarantineReason
 from fp_core.reconciliation import reconcile
@@ -85,6 +87,8 @@ class Reporter:
     join_store: JoinStore
     index: AdmissionIndex
     quarantine_index: QuarantineIndex
+    report: ReportRenderer | None = None
+    """Renders ``report.html`` (a view derived from the bundle, rewritten on demand; not in the listing)."""
 
     def close_run(self, facts: RunFacts, header: RunHeader, durations_s: Mapping[str, float] | None = None,
                   rates_per_s: Mapping[str, float] | None = None, attachments: Mapping[str, bytes] | None = None
@@ -100,6 +104,10 @@ class Reporter:
                              durations_s=dict(durations_s or {}), rates_per_s=dict(rates_per_s or {}),
                              wall_clock={"lag_drill": drill_hooks.lag_observation(facts.extra, rtdl_stats),
                                          "decision_latency_ms": dict(rtdl_stats.get("latency_ms", {})),
+                                         "decision_latency_histogram_ms": dict(
+                                             rtdl_stats.get("latency_histogram_ms", {})),
+                                         "decided_over_time": dict(rtdl_stats.get("decided_over_time", {})),
+                                         "max_lag_by_topic": dict(rtdl_stats.get("max_lag_by_topic", {})),
                                          "rtdl_final_lag": rtdl_stats.get("final_lag", 0),
                                          "anomalies": {k.split(":", 1)[1]: json.loads(v)["counts"]
                                                        for k, v in sorted(facts.extra.items())
@@ -202,7 +210,23 @@ class Reporter:
         # no bundle yet, only files that this attempt replaces whole; nothing is rewritten after it.
         for name, data in files.items():
             self.objects.put(f"{prefix}/{name}", data, overwrite=True)
+        if self.report is not None:
+            self.objects.put(f"{prefix}/{REPORT_FILE}", self.report.render({**carried, **files}), overwrite=True)
         return prefix, {**carried, **files}
+
+    def write_report(self, run: str) -> tuple[str, bytes]:
+        """``fp evidence report``: render the run's bundle as it is now (replay proofs and failure records
+        included) and write it to ``report.html`` in the bundle. Returns its key and the page."""
+        if self.report is None:
+            raise ConfigError("this platform has no report renderer")
+        prefix = bundle_prefix(run)
+        files = {k.removeprefix(prefix + "/"): self.objects.get(k) for k in self.objects.list(prefix + "/")
+                 if not k.endswith(REPORT_FILE)}
+        if "run.json" not in files and STARTED_FILE not in files:
+            raise NotFound(f"run {run!r} has no evidence bundle")
+        page = self.report.render(files)
+        self.objects.put(f"{prefix}/{REPORT_FILE}", page, overwrite=True)
+        return f"{prefix}/{REPORT_FILE}", page
 
     def closed_bundle(self, run: str) -> tuple[str, dict[str, bytes], bool] | None:
         """The bundle of a run already closed (prefix, files, whether its drills passed), else None."""

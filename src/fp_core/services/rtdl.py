@@ -13,7 +13,7 @@ from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from fp_core import topics
 from fp_core.cases import case_trigger_for
@@ -73,6 +73,44 @@ class LatencyHistogram:
         return out
 
 
+COARSE_MS = (5, 10, 25, 50, 100, 250, 500, 1000, 2000)
+
+
+def coarse_histogram(h: LatencyHistogram) -> dict[str, int]:
+    """The millisecond buckets folded into a few, for a person to read: ``"<=N"`` and ``">2000"``."""
+    out: dict[str, int] = {}
+    low = 0
+    for high in COARSE_MS:
+        out[f"<={high}"] = sum(h.buckets[low:high + 1]) if high < 2000 else sum(h.buckets[low:2000])
+        low = high + 1
+    out[">2000"] = h.buckets[2000]
+    return out
+
+
+@dataclass
+class RateSeries:
+    """Events per time bucket since the first one; buckets double in width past 240, so memory stays flat."""
+
+    width_s: float = 1.0
+    counts: list[int] = field(default_factory=list)
+    origin: float | None = None
+
+    def add(self, at: float, n: int) -> None:
+        if self.origin is None:
+            self.origin = at
+        i = int((at - self.origin) / self.width_s)
+        while i >= 240:
+            self.counts = [sum(self.counts[j:j + 2]) for j in range(0, len(self.counts), 2)]
+            self.width_s *= 2
+            i = int((at - self.origin) / self.width_s)
+        if i >= len(self.counts):
+            self.counts.extend([0] * (i + 1 - len(self.counts)))
+        self.counts[i] += n
+
+    def doc(self) -> dict[str, Any]:
+        return {"bucket_s": self.width_s, "counts": list(self.counts)}
+
+
 @dataclass
 class RtdlStats:
     decisions: int = 0
@@ -88,6 +126,7 @@ class RtdlStats:
     consumed_by_topic: dict[str, int] = field(default_factory=dict)
     consumed_to_durable: LatencyHistogram = field(default_factory=LatencyHistogram)
     ready_to_durable: LatencyHistogram = field(default_factory=LatencyHistogram)
+    decided_over_time: RateSeries = field(default_factory=RateSeries)
 
 
 @dataclass
@@ -200,6 +239,7 @@ class DecisionLoop:
             self._decide(ready[i:i + self.batch_size])
             durable_at = self.clock.monotonic()
             self.stats.ready_to_durable.add(durable_at - ready_at, len(ready[i:i + self.batch_size]))
+            self.stats.decided_over_time.add(durable_at, len(ready[i:i + self.batch_size]))
             for at in consumed[i:i + self.batch_size]:
                 self.stats.consumed_to_durable.add(durable_at - at)
 
@@ -328,4 +368,8 @@ class RtdlStage:
             "republished_copies": s.republished_copies,
             "commits": drained.commits, "decision_batches": s.decision_batches, "final_lag": drained.final_lag,
             "latency_ms": {"consumed_to_durable": s.consumed_to_durable.percentiles(),
-                           "ready_to_durable": s.ready_to_durable.percentiles()}}, ready.pins.scenario_run_id)
+                           "ready_to_durable": s.ready_to_durable.percentiles()},
+            "latency_histogram_ms": {"consumed_to_durable": coarse_histogram(s.consumed_to_durable),
+                                     "ready_to_durable": coarse_histogram(s.ready_to_durable)},
+            "decided_over_time": s.decided_over_time.doc(),
+            "max_lag_by_topic": dict(sorted(drained.max_lag_by_topic.items()))}, ready.pins.scenario_run_id)
