@@ -61,6 +61,7 @@ from fp_adapters.sklearn_fitter import SklearnLogistic
 from fp_adapters.ssm.secret_store import SsmSecretStore
 from fp_adapters.stage_process import ProcessStageLauncher
 from fp_adapters.substrate_record import kafka_substrate, memory_substrate
+from fp_adapters.tracing import OtelTracer
 from fp_core.drills.hooks import DrillHooks
 from fp_core.errors import ConfigError
 from fp_core.event_class import FRAUD_CLASS_MAP
@@ -216,39 +217,51 @@ class MemoryAdapters(containers.DeclarativeContainer):
 # ------------------------------------------------------------------------------------------- services
 
 
+def component_log(log: Any, component: str) -> Any:
+    """The adapter set's logger with ``component`` bound (a logger without ``bind`` is used as it is)."""
+    bind = getattr(log, "bind", None)
+    return bind(component=component) if callable(bind) else log
+
+
+def _log(log: Any, component: str) -> Any:
+    return providers.Callable(component_log, log, component)
+
+
 class Platform(containers.DeclarativeContainer):
     """Every service, built once from the ports of ``adapters``. Per-run services are factories:
     ``gate(pins)``, ``decision_loop(pins=..., ...)``, ``workflow(git_sha=..., progress=...)``."""
 
     settings = providers.Dependency(instance_of=Settings)
     adapters = providers.DependenciesContainer()
+    tracer = providers.Singleton(OtelTracer)
 
     facts = providers.Singleton(FactLog, producer=adapters.producer, consumer=adapters.consumer,
-                                objects=adapters.objects, clock=adapters.clock, log=adapters.log)
+                                objects=adapters.objects, clock=adapters.clock, log=_log(adapters.log, "facts"))
     probe = providers.Singleton(OffsetProbe, adapters.consumer)
     drainer = providers.Singleton(Drainer, consumer=adapters.consumer, checkpoints=adapters.checkpoints,
-                                  clock=adapters.clock, log=adapters.log)
+                                  clock=adapters.clock, log=_log(adapters.log, "consumer"),
+                                  tracer=tracer)
 
     gate = providers.Factory(
         IngestionGate, class_map=providers.Object(FRAUD_CLASS_MAP), index=adapters.admission_index,
         receipts=adapters.receipts, quarantine_index=adapters.quarantine_index, objects=adapters.objects,
-        producer=adapters.producer, log=adapters.log)
+        producer=adapters.producer, log=_log(adapters.log, "ig"), tracer=tracer)
     decision_loop = providers.Factory(
         DecisionLoop, join_store=adapters.join_store, audit_log=adapters.audit_log, action_log=adapters.action_log,
-        producer=adapters.producer, log=adapters.log, clock=adapters.clock)
+        producer=adapters.producer, log=_log(adapters.log, "rtdl"), clock=adapters.clock)
 
     sr = providers.Singleton(ScenarioRunner, objects=adapters.objects, facts=facts, probe=probe,
-                             clock=adapters.clock, log=adapters.log)
-    drills = providers.Singleton(DrillHooks, facts=facts, clock=adapters.clock, log=adapters.log,
+                             clock=adapters.clock, log=_log(adapters.log, "sr"))
+    drills = providers.Singleton(DrillHooks, facts=facts, clock=adapters.clock, log=_log(adapters.log, "drills"),
                                  lag_pause_s=settings.provided.drills.lag_pause_s)
     wsp = providers.Singleton(WorldStreamer, objects=adapters.objects, gate=gate.provider,
                               class_map=providers.Object(FRAUD_CLASS_MAP), source=drills, facts=facts, probe=probe,
-                              clock=adapters.clock, log=adapters.log)
+                              clock=adapters.clock, log=_log(adapters.log, "wsp"))
     rtdl = providers.Singleton(RtdlStage, loop=decision_loop.provider, drainer=drainer, facts=facts,
                                consumers=drills, join_store=adapters.join_store)
     cm = providers.Singleton(CmStage, cases=adapters.cases, drainer=drainer, probe=probe, facts=facts)
     ls = providers.Singleton(LabelService, objects=adapters.objects, labels=adapters.labels,
-                             producer=adapters.producer, log=adapters.log, facts=facts)
+                             producer=adapters.producer, log=_log(adapters.log, "ls"), facts=facts)
     codec = providers.Singleton(ParquetCodec)
     archive = providers.Singleton(ArchiveStage, objects=adapters.objects, drainer=drainer, facts=facts, codec=codec)
     reporter = providers.Singleton(
@@ -258,22 +271,23 @@ class Platform(containers.DeclarativeContainer):
         quarantine_index=adapters.quarantine_index, report=providers.Singleton(HtmlReport))
     replayer = providers.Singleton(Replayer, objects=adapters.objects, audit_log=adapters.audit_log,
                                    consumer=adapters.consumer, loop=decision_loop.provider, drainer=drainer,
-                                   clock=adapters.clock, log=adapters.log, codec=codec)
+                                   clock=adapters.clock, log=_log(adapters.log, "replay"), codec=codec)
     datasets = providers.Singleton(DatasetBuilder, objects=adapters.objects, audit_log=adapters.audit_log,
-                                   labels=adapters.labels, codec=codec, log=adapters.log)
+                                   labels=adapters.labels, codec=codec, log=_log(adapters.log, "ofs"))
     bundles = providers.Singleton(BundleRegistry, records=adapters.registry_log, clock=adapters.clock,
-                                  log=adapters.log)
+                                  log=_log(adapters.log, "mpr"))
     trainer = providers.Singleton(ModelTrainer, datasets=datasets, registry=bundles,
                                   fitter=providers.Singleton(SklearnLogistic), objects=adapters.objects,
-                                  log=adapters.log)
+                                  log=_log(adapters.log, "mf"))
     launcher = providers.Selector(
         adapters.rtdl_launch,
         process=providers.Singleton(ProcessStageLauncher, settings),
         in_process=providers.Singleton(InProcessLauncher, rtdl.provided.for_run))
     workflow = providers.Factory(
         RunWorkflow, env=settings.provided.env, sr=sr, wsp=wsp, cm=cm, ls=ls, archive=archive, reporter=reporter,
-        launcher=launcher, facts=facts, checkpoints=adapters.checkpoints, clock=adapters.clock, log=adapters.log,
-        evidence_uri=adapters.objects.provided.uri, substrate=adapters.substrate_record.provider)
+        launcher=launcher, facts=facts, checkpoints=adapters.checkpoints, clock=adapters.clock,
+        log=_log(adapters.log, "run"),
+        evidence_uri=adapters.objects.provided.uri, substrate=adapters.substrate_record.provider, tracer=tracer)
 
 
 # ------------------------------------------------------------------------------------------- the root

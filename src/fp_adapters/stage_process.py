@@ -9,15 +9,23 @@ import sys
 import tempfile
 from pathlib import Path
 
+from fp_adapters.logging import LOG_FILE_ENV, log_dir
 from fp_adapters.settings import SETTINGS_JSON_ENV, Settings
+from fp_adapters.tracing import TRACE_FILE_ENV, child_environment
 from fp_core.errors import TransientError
 
 
 class StageProcess:
-    def __init__(self, argv: list[str], settings: Settings) -> None:
+    """A stage in its own process: its JSON log goes to ``logs/<run>/<component>.jsonl`` (kept), its spans
+    join the parent's trace; stderr is kept only to explain a crash."""
+
+    def __init__(self, argv: list[str], settings: Settings, platform_run_id: str, component: str) -> None:
         self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 (lives until result() or cancel())
+        self.log_file = log_dir(platform_run_id) / f"{component}.jsonl"
+        env = {**os.environ, SETTINGS_JSON_ENV: settings.model_dump_json(), LOG_FILE_ENV: str(self.log_file),
+               TRACE_FILE_ENV: str(log_dir(platform_run_id) / "traces.jsonl"), **child_environment()}
         self._proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=self._stderr, stdin=subprocess.DEVNULL,
-                                      env={**os.environ, SETTINGS_JSON_ENV: settings.model_dump_json()})
+                                      env=env)
         self._argv = argv
 
     def result(self) -> None:
@@ -27,7 +35,8 @@ class StageProcess:
         err = self._stderr.read().decode(errors="replace")
         self._stderr.close()
         if self._proc.returncode != 0:
-            raise TransientError(f"{Path(self._argv[0]).name} exited {self._proc.returncode}: {err[-1500:]}")
+            raise TransientError(f"{Path(self._argv[0]).name} exited {self._proc.returncode} (log: {self.log_file}): "
+                                 f"{err[-1500:]}")
 
     def cancel(self) -> None:
         self._stderr.close()
@@ -46,4 +55,4 @@ class ProcessStageLauncher:
     def follow_rtdl(self, platform_run_id: str) -> StageProcess:
         exe = str(Path(sys.executable).with_name("fp-rtdl"))
         return StageProcess([exe, "--env", self._settings.env, "--run-id", platform_run_id, "--follow"],
-                            self._settings)
+                            self._settings, platform_run_id, "rtdl")

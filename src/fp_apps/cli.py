@@ -14,19 +14,35 @@ import typer
 from rich.console import Console
 
 from fp_adapters.containers import Platform
+from fp_adapters.logging import log_dir
 from fp_adapters.settings import REPO_ROOT
 from fp_apps.dev_min_cli import app as dev_min_app
 from fp_apps.learning_cli import bundle_app, dataset_app, model_app
-from fp_apps.wiring import EnvOpt, JsonOpt, component_versions, git_sha, pinned_config, platform
+from fp_apps.wiring import EnvOpt, JsonOpt, component_versions, git_sha, log_run_to_files, pinned_config, platform
 from fp_core.errors import ConfigError, InvalidInput, NotFound, TransientError
 from fp_core.evidence import REPORT_FILE, bundle_prefix, verify_bundle
 from fp_core.identity import derive_id
 from fp_core.run_config import DRILLS, RunConfig
 from fp_core.services.run import RunResult, RunWorkflow
+from fp_core.world import scenario_run_id_for
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="fraud-platform operator CLI")
 substrate_app = typer.Typer(no_args_is_help=True, help="The local_parity substrate (Kafka, Postgres, Redis, moto).")
 evidence_app = typer.Typer(no_args_is_help=True, help="Evidence bundles.")
+
+
+@app.callback()
+def _options(log_level: Annotated[str | None, typer.Option(
+        "--log-level", envvar="FP_LOG_LEVEL", help="DEBUG, INFO (default), WARNING or ERROR")] = None) -> None:
+    """Logs are JSON lines: a run's go to logs/<platform_run_id>/ (printed at the end), other commands'
+    to logs/cli.jsonl, so human output stays readable."""
+    if log_level is not None:
+        if log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+            raise typer.BadParameter(f"{log_level!r}; valid: DEBUG, INFO, WARNING, ERROR", param_hint="--log-level")
+        os.environ["FP_LOG_LEVEL"] = log_level.upper()
+    os.environ.setdefault("FP_LOG_FILE", str(log_dir("cli").with_suffix(".jsonl")))
+
+
 app.add_typer(substrate_app, name="substrate")
 app.add_typer(evidence_app, name="evidence")
 app.add_typer(dev_min_app, name="dev-min")
@@ -128,6 +144,8 @@ def run(
         attachments[CONFORMANCE_FILE] = (json.dumps(run_all(env), sort_keys=True, indent=2) + "\n").encode()
     err.print(f"run [bold]{platform_run_id}[/bold] env={env} events={events} seed={seed} "
               f"drills={list(drills) or 'none'}")
+    logs = log_run_to_files(platform_run_id, scenario_run_id_for(seed, events))
+    err.print(f"  logs and traces: {logs}/")
 
     def start(container: Platform, workflow: RunWorkflow) -> RunResult:
         config = pinned_config(container, env, seed, events, drills, bundle)
@@ -142,7 +160,7 @@ def _drive(env: str, doing: str, attachments: dict[str, bytes],
            act: Callable[[Platform, RunWorkflow], RunResult]) -> RunResult:
     """The env's workflow with stage lines (and a spinner on a terminal), ``act`` applied to it."""
     try:
-        with platform(env) as container, err.status("starting") as status:
+        with platform(env, component="run") as container, err.status("starting") as status:
 
             def progress(stage: str) -> None:
                 err.print(f"  [cyan]stage[/cyan] {stage}")
@@ -171,6 +189,7 @@ def _local_report(container: Platform, platform_run_id: str) -> str | None:
 
 def _resume(env: str, platform_run_id: str, as_json: bool) -> None:
     err.print(f"resuming run [bold]{platform_run_id}[/bold] env={env}")
+    err.print(f"  logs and traces: {log_run_to_files(platform_run_id, '')}/")
     try:
         result = _drive(env, "running", {}, lambda _c, w: w.resume(platform_run_id))
     except NotFound as exc:

@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import gc
 import json
+import os
 import subprocess
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from importlib import metadata
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from pydantic import BaseModel
 
 from fp_adapters.containers import Platform, build_container
-from fp_adapters.logging import configure
+from fp_adapters.logging import LOG_FILE_ENV, bind_run, configure, log_dir, register_secrets
 from fp_adapters.settings import REPO_ROOT
+from fp_adapters.tracing import TRACE_FILE_ENV, configure_tracing, shutdown_tracing
 from fp_core.run_config import RunConfig
 from fp_core.services.control import RunFacts
 
@@ -27,16 +30,33 @@ EnvOpt = Annotated[str, typer.Option("--env", envvar="FP_ENV",
 
 
 @contextmanager
-def platform(env: str, log_level: str = "WARNING") -> Iterator[Platform]:
-    """Build and start the env's container; shut its resources down (flush producer) on exit."""
+def platform(env: str, log_level: str | None = None, component: str = "fp") -> Iterator[Platform]:
+    """Build and start the env's container; shut its resources down (flush producer) on exit. Logs are
+    JSON lines at ``log_level`` (else ``FP_LOG_LEVEL``, else INFO) with the run's correlation keys; the
+    credentials the adapters read are scrubbed from every line; spans go where ``FP_TRACE_FILE`` and
+    ``FP_OTLP_ENDPOINT`` say."""
     configure(log_level)
+    configure_tracing(component)
     container = build_container(env)
     container.init_resources()
+    secrets = getattr(container.adapters, "secrets_in_use", None)
+    register_secrets(secrets() if secrets is not None else [])
     tune_gc()
     try:
         yield container
     finally:
         container.shutdown_resources()
+        shutdown_tracing()
+
+
+def log_run_to_files(platform_run_id: str, scenario_run_id: str) -> Path:
+    """This process (``fp run``) and the stage processes it starts log to ``logs/<platform_run_id>/``:
+    ``run.jsonl`` here, ``<component>.jsonl`` for each child, ``traces.jsonl`` for every span."""
+    folder = log_dir(platform_run_id)
+    os.environ[LOG_FILE_ENV] = str(folder / "run.jsonl")
+    os.environ[TRACE_FILE_ENV] = str(folder / "traces.jsonl")
+    bind_run(platform_run_id, scenario_run_id)
+    return folder
 
 
 def pinned_config(container: Platform, env: str, seed: int, events: int, drills: tuple[str, ...],
@@ -83,8 +103,10 @@ def run_stage(env: str, run_id: str, name: str, stage: Callable[[Platform, RunFa
     """Build the env's container, run one stage of the run with it, print the stage's fact. A stage
     whose completion is already on the run's fact log is not run again: its fact is printed with
     ``"already_complete": true`` (crash-only: restarting a finished stage is harmless)."""
-    with platform(env) as container:
+    bind_run(run_id)
+    with platform(env, component=name) as container:
         facts = container.facts().read(run_id)
+        bind_run(run_id, facts.ready.pins.scenario_run_id)
         finished = facts.stream if name == "wsp_ig" else facts.stages.get(name)
         if finished is not None:
             print_json({**finished.model_dump(mode="json"), "already_complete": True})

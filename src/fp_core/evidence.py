@@ -34,7 +34,7 @@ REPORT_FILE = "report.html"
 """A page derived from the bundle (``fp evidence report``): rewritten on demand, so not listed or verified."""
 """Replay proofs are added after the run closed; they are not part of the closed file list."""
 WALL_CLOCK_FIELDS = frozenset({"started_at", "ended_at", "durations_s", "rates_per_s", "git_sha",
-                               "wall_clock", "duration_s"})
+                               "wall_clock", "duration_s", "trace_id"})
 
 
 def bundle_prefix(platform_run_id: str) -> str:
@@ -68,6 +68,8 @@ class RunHeader(FrozenModel):
     bundle_evaluation: str | None = None
     """Where the pinned bundle's evaluation lives (``evidence/models/<bundle_id>/evaluation.json``);
     None for the built-in bundle, which was never trained."""
+    trace_id: str = ""
+    """The OpenTelemetry trace of the run (wall-clock: differs between otherwise equal runs)."""
 
 
 def substrate_digest(substrate: Mapping[str, Any], component_versions: Mapping[str, str], git_sha: str) -> str:

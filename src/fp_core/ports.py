@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
@@ -68,6 +69,27 @@ class ObjectStore(Protocol):
     def list(self, prefix: str) -> builtins.list[str]:
         """All keys under ``prefix``, sorted."""
         ...
+
+
+class Tracer(Protocol):
+    """Spans around stages and batches (OpenTelemetry in the real sets); ``NO_TRACE`` where none is wanted."""
+
+    def span(self, name: str, **attributes: str | int | float | bool) -> AbstractContextManager[None]: ...
+
+    def trace_id(self) -> str:
+        """The current trace's id (hex), or "" outside any span."""
+        ...
+
+
+class _NoTrace:
+    def span(self, name: str, **attributes: str | int | float | bool) -> AbstractContextManager[None]:
+        return nullcontext()
+
+    def trace_id(self) -> str:
+        return ""
+
+
+NO_TRACE: Tracer = _NoTrace()
 
 
 class ReportRenderer(Protocol):

@@ -92,6 +92,7 @@ from fp_core.ports import (
     SecretStore,
     StageLauncher,
     TableCodec,
+    Tracer,
 )
 from fp_core.receipts import AdmissionOutcome, PublishState, QuarantineReason, QuarantineRecord, Receipt
 from fp_core.run_config import RunConfig, config_digest
@@ -213,6 +214,7 @@ __all__ = [
     "StageLauncher",
     "StreamComplete",
     "TableCodec",
+    "Tracer",
     "TransientError",
     "WorldStreamer",
     "__version__",

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from fp_adapters.containers import build_container
-from fp_adapters.settings import DrillSettings, Settings, load_settings
+from fp_adapters.settings import REPO_ROOT, DrillSettings, Settings, load_settings
 from fp_core.evidence import strip_substrate, strip_wall_clock, verify_bundle
 from fp_core.run_config import DRILLS, RunConfig
 from fp_core.services.run import RunResult
@@ -55,6 +55,34 @@ def test_operator_run_with_all_drills_leaves_a_complete_verified_bundle(substrat
     assert {r["topic"] for r in ranges} == {"fp.bus.traffic.fraud.v1", "fp.bus.context.arrival_events.v1",
                                             "fp.bus.context.arrival_entities.v1",
                                             "fp.bus.context.flow_anchor.fraud.v1"}
+    assert (bundle / "report.html").is_file() and Path(summary["report_file"]).is_file()
+    logs_and_traces_correlate(run_id, run, proc.stderr)
+
+
+def logs_and_traces_correlate(run_id: str, run: dict[str, object], stderr: str) -> None:
+    """Every line of the run's logs (this process's and RTDL's child process's) and every span carries
+    the run's ids; the spans form one trace, whose id run.json names; no JSON log line reached the
+    operator's terminal."""
+    folder = REPO_ROOT / "logs" / run_id
+    assert f"logs and traces: {folder}/" in " ".join(stderr.split())
+    assert not any(line.lstrip().startswith("{") for line in stderr.splitlines())
+    scenario = run["scenario_run_id"]
+    components = set()
+    for name in ("run.jsonl", "rtdl.jsonl"):
+        lines = [json.loads(x) for x in (folder / name).read_text().splitlines()]
+        assert lines, name
+        for line in lines:
+            assert line["platform_run_id"] == run_id and line["scenario_run_id"] == scenario, line
+            assert line["component"] and line["level"] in ("info", "warning", "error"), line
+            components.add(line["component"])
+    assert {"sr", "wsp", "rtdl", "cm", "ls", "archive", "run"} <= components
+    spans = [json.loads(x) for x in (folder / "traces.jsonl").read_text().splitlines()]
+    assert {s["attributes"]["platform_run_id"] for s in spans} == {run_id}
+    assert {s["context"]["trace_id"] for s in spans} == {"0x" + str(run["trace_id"])}
+    names = {s["name"] for s in spans}
+    assert {"run", "stage.sr_ready", "stage.wsp_ig", "stage.reporter", "ig.batch", "fp-rtdl.batch"} <= names
+    services = {s["resource"]["attributes"]["service.name"] for s in spans}
+    assert services == {"fraud-platform.run", "fraud-platform.rtdl"}  # RTDL's process joined the trace
 
 
 def run_isolated(settings: Settings, run_id: str, events: int = 2000) -> RunResult:

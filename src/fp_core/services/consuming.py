@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from fp_core.errors import TransientError
 from fp_core.offsets import OffsetRange
-from fp_core.ports import BusConsumer, BusRecord, CheckpointLog, Clock, Log, TopicPartition
+from fp_core.ports import NO_TRACE, BusConsumer, BusRecord, CheckpointLog, Clock, Log, TopicPartition, Tracer
 
 Handler = Callable[[Sequence[BusRecord]], Mapping[TopicPartition, int]]
 Flush = Callable[[], Mapping[TopicPartition, int]]
@@ -46,6 +46,7 @@ class RangeConsumer:
     group: str
     max_batch: int = 5_000
     stall_timeout_s: float = 60.0
+    tracer: Tracer = NO_TRACE
 
     def drain(self, start: Mapping[TopicPartition, int], end: Ends, handle: Handler,
               flush: Flush | None = None, throttle: Throttle | None = None) -> DrainReport:
@@ -86,7 +87,8 @@ class RangeConsumer:
                 position[tp] = max(position.get(tp, 0), r.origin.offset + 1)
             report.consumed += len(records)
             report.batches += 1
-            self._commit(handle(records), committed, report)
+            with self.tracer.span(f"{self.group}.batch", platform_run_id=self.platform_run_id, records=len(records)):
+                self._commit(handle(records), committed, report)
             if end_now is not None:
                 self._observe_lag(end_now, committed, todo, report)
             if throttle is not None:
@@ -151,6 +153,7 @@ class Drainer:
     checkpoints: CheckpointLog
     clock: Clock
     log: Log
+    tracer: Tracer = NO_TRACE
 
     def resume_positions(self, group: str, platform_run_id: str, start: Mapping[TopicPartition, int],
                          rewind: Mapping[TopicPartition, int] | None = None) -> dict[TopicPartition, int]:
@@ -182,7 +185,8 @@ class Drainer:
                  throttle: Throttle | None = None, record: bool = True) -> DrainReport:
         """The consume loop on a given consumer; ``record=False`` (a replay) leaves the checkpoint log alone."""
         return RangeConsumer(consumer, self.checkpoints if record else NoCheckpoints(), self.clock, self.log,
-                             platform_run_id, group, max_batch).drain(start, end, handle, flush, throttle)
+                             platform_run_id, group, max_batch, tracer=self.tracer).drain(start, end, handle, flush,
+                                                                                           throttle)
 
 
 class NoCheckpoints:

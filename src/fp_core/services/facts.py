@@ -52,6 +52,9 @@ class FactLog:
         """Record that ``stage`` finished for the run, with its figures (Appendix C.1: both run ids)."""
         fact = stage_complete(platform_run_id, stage, stats, scenario_run_id)
         self.publish(platform_run_id, fact)
+        self._log.info("stage.completed", component=stage, platform_run_id=platform_run_id,
+                       scenario_run_id=scenario_run_id, stage=stage,
+                       **{k: v for k, v in stats.items() if isinstance(v, int | float | str)})
         return fact
 
     def start_position(self, platform_run_id: str) -> dict[TopicPartition, int]:

@@ -22,6 +22,7 @@ from fp_core.event_class import EventClass
 from fp_core.identity import derive_id
 from fp_core.pins import ContextPins
 from fp_core.ports import (
+    NO_TRACE,
     AdmissionIndex,
     BusProducer,
     Delivery,
@@ -30,6 +31,7 @@ from fp_core.ports import (
     OutboundMessage,
     QuarantineIndex,
     ReceiptLog,
+    Tracer,
 )
 from fp_core.publish import settle
 from fp_core.receipts import AdmissionOutcome, PublishRecord, PublishState, QuarantineRecord, Receipt
@@ -49,9 +51,16 @@ class IngestionGate:
     objects: ObjectStore
     producer: BusProducer
     log: Log
+    tracer: Tracer = NO_TRACE
 
     def submit(self, submission_id: str, raws: Sequence[bytes]) -> list[Receipt]:
         """Admit one batch; returns one receipt per input, in input order. Never raises on bad input."""
+        with self.tracer.span("ig.batch", platform_run_id=self.pins.platform_run_id,
+                              scenario_run_id=self.pins.scenario_run_id, submission_id=submission_id,
+                              events=len(raws)):
+            return self._submit(submission_id, raws)
+
+    def _submit(self, submission_id: str, raws: Sequence[bytes]) -> list[Receipt]:
         run = self.pins.platform_run_id
         receipt_ids = [derive_id("receipt", run, submission_id, pos) for pos in range(len(raws))]
         if receipt_ids and self.receipts.stored(receipt_ids[:1]):

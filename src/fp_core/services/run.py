@@ -15,7 +15,7 @@ from fp_core.envelope import iso_utc
 from fp_core.errors import TransientError
 from fp_core.evidence import RunHeader, substrate_digest
 from fp_core.learning import evaluation_key
-from fp_core.ports import CheckpointLog, Clock, Log, StageLauncher, TaskHandle
+from fp_core.ports import NO_TRACE, CheckpointLog, Clock, Log, StageLauncher, TaskHandle, Tracer
 from fp_core.retry import RetryPolicy
 from fp_core.run_config import RunConfig, config_digest
 from fp_core.services.archive import ARCHIVE_GROUP, ArchiveStage
@@ -74,6 +74,8 @@ class RunWorkflow:
     stage_retry: RetryPolicy = field(default_factory=lambda: RetryPolicy(attempts=4, base_s=0.5, cap_s=5.0))
     substrate: Callable[[], Mapping[str, Any]] = dict
     """What the run runs on, for run.json (the adapter set's ``substrate_record``)."""
+    tracer: Tracer = NO_TRACE
+    """Spans: the run, each stage (the trace id goes into run.json)."""
     _substrate: dict[str, Any] | None = field(default=None, init=False, repr=False)
 
     def header(self, config: RunConfig, run: str, started_ms: int, ended_ms: int | None,
@@ -88,7 +90,7 @@ class RunWorkflow:
                          pins=ready.pins.model_dump(mode="json") if ready else {}, git_sha=self.git_sha,
                          component_versions=dict(self.component_versions), substrate=dict(substrate),
                          substrate_digest=substrate_digest(substrate, self.component_versions, self.git_sha),
-                         bundle_evaluation=evaluation_key(config.bundle))
+                         bundle_evaluation=evaluation_key(config.bundle), trace_id=self.tracer.trace_id())
 
     def close(self, platform_run_id: str) -> RunResult:
         """Close a run from its facts alone (``fp-reporter``): the bundle, without stage timings; a run
@@ -114,7 +116,9 @@ class RunWorkflow:
                          {"drills": {d.drill_id: d.passed for d in drills}}, files)
 
     def run(self, config: RunConfig, platform_run_id: str) -> RunResult:
-        return self._drive(config, platform_run_id, None)
+        with self.tracer.span("run", platform_run_id=platform_run_id,
+                              scenario_run_id=scenario_run_id_for(config.seed, config.events)):
+            return self._drive(config, platform_run_id, None)
 
     def resume(self, platform_run_id: str) -> RunResult:
         """Continue a run whose orchestrator died, from the facts on its control topic: a stage whose
@@ -128,7 +132,9 @@ class RunWorkflow:
         self.log.info("run.resuming", platform_run_id=platform_run_id,
                       scenario_run_id=facts.ready.pins.scenario_run_id, streamed=facts.stream is not None,
                       stages_done=sorted(facts.stages))
-        return self._drive(facts.ready.config, platform_run_id, facts)
+        with self.tracer.span("run.resume", platform_run_id=platform_run_id,
+                              scenario_run_id=facts.ready.pins.scenario_run_id):
+            return self._drive(facts.ready.config, platform_run_id, facts)
 
     def _already_closed(self, platform_run_id: str) -> RunResult | None:
         """Closing or resuming a closed run is a no-op that says so (``already_closed`` in the summary)."""
@@ -186,7 +192,8 @@ class RunWorkflow:
             current = name
             self.progress(name)
             t0 = self.clock.monotonic()
-            out = fn()
+            with self.tracer.span(f"stage.{name}", platform_run_id=platform_run_id, scenario_run_id=scenario):
+                out = fn()
             durations[name] = round(self.clock.monotonic() - t0, 3)
             return out
 
