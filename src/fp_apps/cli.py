@@ -18,6 +18,7 @@ from fp_adapters.logging import log_dir
 from fp_adapters.settings import REPO_ROOT
 from fp_apps.dev_min_cli import app as dev_min_app
 from fp_apps.learning_cli import bundle_app, dataset_app, model_app
+from fp_apps.progress import run_progress
 from fp_apps.wiring import EnvOpt, JsonOpt, component_versions, git_sha, log_run_to_files, pinned_config, platform
 from fp_core.errors import ConfigError, InvalidInput, NotFound, TransientError
 from fp_core.evidence import REPORT_FILE, bundle_prefix, verify_bundle
@@ -152,32 +153,31 @@ def run(
         err.print(f"  bundle {config.bundle.bundle_id}:{config.bundle.version}")
         return workflow.run(config, platform_run_id)
 
-    result = _drive(env, f"running ({events:,} events)", attachments, start)
+    result = _drive(env, platform_run_id, events, attachments, start)
     _report(result, as_json)
 
 
-def _drive(env: str, doing: str, attachments: dict[str, bytes],
+def _drive(env: str, platform_run_id: str, events: int | None, attachments: dict[str, bytes],
            act: Callable[[Platform, RunWorkflow], RunResult]) -> RunResult:
-    """The env's workflow with stage lines (and a spinner on a terminal), ``act`` applied to it."""
+    """The env's workflow with progress (bars with events/s on a terminal, stage lines otherwise),
+    ``act`` applied to it."""
     try:
-        with platform(env, component="run") as container, err.status("starting") as status:
-
-            def progress(stage: str) -> None:
-                err.print(f"  [cyan]stage[/cyan] {stage}")
-                status.update(f"[cyan]{stage}[/cyan] {doing}")
-
+        with platform(env, component="run") as container, \
+                run_progress(err, container, platform_run_id, events) as progress:
             result = act(container, container.workflow(git_sha=git_sha(), component_versions=component_versions(),
                                                        progress=progress, attachments=attachments))
-            result.summary["report_file"] = _local_report(container, result.platform_run_id)
-            return result
+        result.summary["report_file"] = _local_report(env, result.platform_run_id)
+        return result
     except ConfigError as exc:
         err.print(f"[red]config error:[/red] {exc}")
         raise typer.Exit(2) from exc
 
 
-def _local_report(container: Platform, platform_run_id: str) -> str | None:
+def _local_report(env: str, platform_run_id: str) -> str | None:
     """A copy of the bundle's report.html on this machine, for a browser (None when there is none)."""
-    objects = container.adapters.objects()
+    from fp_adapters.containers import build_container
+
+    objects = build_container(env).adapters.objects()
     key = f"{bundle_prefix(platform_run_id)}/{REPORT_FILE}"
     if not objects.exists(key):
         return None
@@ -191,7 +191,7 @@ def _resume(env: str, platform_run_id: str, as_json: bool) -> None:
     err.print(f"resuming run [bold]{platform_run_id}[/bold] env={env}")
     err.print(f"  logs and traces: {log_run_to_files(platform_run_id, '')}/")
     try:
-        result = _drive(env, "running", {}, lambda _c, w: w.resume(platform_run_id))
+        result = _drive(env, platform_run_id, None, {}, lambda _c, w: w.resume(platform_run_id))
     except NotFound as exc:
         err.print(f"[red]cannot resume {platform_run_id}:[/red] {exc} (no READY on the control topic: "
                   "start it with `fp run --run-id` instead)")

@@ -322,6 +322,8 @@ class RtdlStage:
     facts: FactLog
     consumers: ConsumerDecorator
     join_store: JoinStore
+    current: RtdlStats | None = field(default=None, init=False)
+    """The running decision loop's figures (read by a metrics endpoint while the stage runs)."""
 
     def decide(self, ready: ReadySignal, stream: StreamComplete) -> StageComplete:
         """RTDL over a finished stream (the standalone component)."""
@@ -350,6 +352,7 @@ class RtdlStage:
         resume = self.drainer.resume_positions(RTDL_GROUP, run, start, rewind)
         loop = self.loop(pins=ready.pins, bundle=config.bundle, policy=config.policy, start=resume, end=end,
                          batch_size=config.decision_batch)
+        self.current = loop.stats
         drained = self.drainer.drain(RTDL_GROUP, run, config.decision_batch, resume, end, loop.handle, loop.flush,
                                      loop.ahead, lambda consumer: self.consumers.decorate(ready, consumer))
         earlier = sum(resume[tp] - start[tp] for tp in start)
