@@ -34,7 +34,9 @@ evidence_app = typer.Typer(no_args_is_help=True, help="Evidence bundles.")
 
 @app.callback()
 def _options(log_level: Annotated[str | None, typer.Option(
-        "--log-level", envvar="FP_LOG_LEVEL", help="DEBUG, INFO (default), WARNING or ERROR")] = None) -> None:
+        "--log-level", envvar="FP_LOG_LEVEL", help="DEBUG, INFO (default), WARNING or ERROR")] = None,
+        debug: Annotated[bool, typer.Option("--debug", help="show the traceback of an error (FP_DEBUG=1)")]
+        = False) -> None:
     """Logs are JSON lines: a run's go to logs/<platform_run_id>/ (printed at the end), other commands'
     to logs/cli.jsonl, so human output stays readable."""
     if log_level is not None:
@@ -42,6 +44,8 @@ def _options(log_level: Annotated[str | None, typer.Option(
             raise typer.BadParameter(f"{log_level!r}; valid: DEBUG, INFO, WARNING, ERROR", param_hint="--log-level")
         os.environ["FP_LOG_LEVEL"] = log_level.upper()
     os.environ.setdefault("FP_LOG_FILE", str(log_dir("cli").with_suffix(".jsonl")))
+    if debug:
+        os.environ["FP_DEBUG"] = "1"
 
 
 app.add_typer(substrate_app, name="substrate")
@@ -346,27 +350,29 @@ def environments(as_json: Annotated[bool, typer.Option("--json", help="print the
 
 def main() -> None:
     """Errors a user can act on end in one line and a non-zero exit; ``FP_DEBUG=1`` shows the traceback."""
-    debug = os.environ.get("FP_DEBUG", "") not in ("", "0")
+    def debug() -> bool:
+        return os.environ.get("FP_DEBUG", "") not in ("", "0")
+
     try:
         app()
     except NotFound as exc:
-        if debug:
+        if debug():
             raise
         err.print(f"[red]not found:[/red] {exc}")
         sys.exit(1)
     except ConfigError as exc:
-        if debug:
+        if debug():
             raise
         err.print(f"[red]config error:[/red] {exc}")
         sys.exit(2)
     except InvalidInput as exc:
-        if debug:
+        if debug():
             raise
         err.print(f"[red]error:[/red] {exc}")
         sys.exit(2)
     except TransientError as exc:
-        if debug:
+        if debug():
             raise
         err.print(f"[red]unavailable:[/red] {str(exc).splitlines()[0][:300]}\n"
-                  "  is the substrate up? `fp substrate status`, then `fp substrate up` (FP_DEBUG=1 for the traceback)")
+                  "  is the substrate up? `fp substrate status`, then `fp substrate up` (--debug for the traceback)")
         sys.exit(3)
