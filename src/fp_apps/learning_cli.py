@@ -94,7 +94,7 @@ def model_evaluate(
 def bundle_list(env: EnvOpt = "local_parity", as_json: JsonOpt = False) -> None:
     """Every bundle the registry knows, with its lifecycle status."""
     with platform(env) as container:
-        rows = container.bundles().list()
+        rows = container.bundles().statuses()
     for s in rows:
         err.print(f"  {s.status:<10} {s.bundle_id:<28} {s.version:<24} "
                   f"{'built-in' if s.builtin else s.dataset_id}")

@@ -1,17 +1,41 @@
-"""Canonical JSON and SHA-256 digests: the one way the platform turns values into stable bytes."""
+"""Canonical JSON and SHA-256 digests: the one way the platform turns values into stable bytes.
+
+The reference form is the standard library's ``json.dumps`` (sorted keys, no insignificant whitespace,
+UTF-8, no NaN). ``canonical_json`` produces exactly those bytes, faster: orjson encodes first, and the
+output is used only when it cannot differ from the reference; orjson writes small floats without an
+exponent (``0.00001``), pads no exponent (``e-8``) and turns NaN into ``null``, so any output with those
+shapes (even inside a string, where it only costs the slower path) is encoded again by the reference.
+A property test holds the two equal over floats, non-ASCII text, nesting and key order.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 from typing import Any
 
+import orjson
 
-def canonical_json(value: Any) -> bytes:
-    """Sorted keys, no insignificant whitespace, UTF-8, no NaN: equal values give equal bytes."""
+_OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_DATETIME
+_MAY_DIFFER = re.compile(rb"null|0\.0000|e[-+][0-9](?![0-9])")
+
+
+def reference_json(value: Any) -> bytes:
+    """The definition of canonical JSON (the standard library's encoder)."""
     return json.dumps(
         value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
     ).encode("utf-8")
+
+
+def canonical_json(value: Any) -> bytes:
+    """Sorted keys, no insignificant whitespace, UTF-8, no NaN: equal values give equal bytes
+    (byte-identical to ``reference_json``)."""
+    try:
+        out = orjson.dumps(value, option=_OPTIONS)
+    except (TypeError, orjson.JSONEncodeError):  # big integers, non-string keys, other types
+        return reference_json(value)
+    return reference_json(value) if _MAY_DIFFER.search(out) else out
 
 
 def sha256_hex(data: bytes) -> str:

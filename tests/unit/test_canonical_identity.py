@@ -6,10 +6,10 @@ import json
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fp_core.canonical import canonical_json, digest
+from fp_core.canonical import canonical_json, digest, reference_json
 from fp_core.identity import derive_event_id, derive_id, payload_hash
 from fp_core.run_config import RunConfig, config_digest
 
@@ -73,3 +73,36 @@ def test_config_digest_ignores_drill_order() -> None:
     a = RunConfig(env="e", seed=1, events=100, drills=("lag", "duplicates"))
     b = RunConfig(env="e", seed=1, events=100, drills=("duplicates", "lag"))
     assert config_digest(a) == config_digest(b)
+
+
+JSONISH = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text()
+    | st.text(alphabet=st.characters(min_codepoint=0x80, max_codepoint=0x10FFFF, exclude_categories=("Cs",))),
+    lambda children: st.lists(children, max_size=6) | st.dictionaries(st.text(max_size=8), children, max_size=6),
+    max_leaves=40)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(JSONISH)
+def test_the_fast_encoder_is_byte_identical_to_the_reference(value: Any) -> None:
+    assert canonical_json(value) == reference_json(value)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.floats(min_value=-1e280, max_value=1e280),
+       st.dictionaries(st.text(max_size=4), st.integers(), max_size=5))
+def test_floats_and_key_order_match_the_reference(x: float, d: dict[str, int]) -> None:
+    value = {"x": x, "tiny": x / 1e20, "big": x * 1e20, **d}
+    assert canonical_json(value) == reference_json(value)
+    assert canonical_json(dict(reversed(list(value.items())))) == canonical_json(value)
+
+
+def test_what_the_reference_refuses_is_refused() -> None:
+    for bad in (float("nan"), {"x": float("inf")}):
+        with pytest.raises(ValueError):
+            canonical_json(bad)
+    tricky = {"n": None, "s": "null 0.00001 e-8"}
+    assert canonical_json(tricky) == reference_json(tricky)
+    assert canonical_json({1: "a"}) == reference_json({1: "a"})
+    assert canonical_json(2**80) == b"1208925819614629174706176"

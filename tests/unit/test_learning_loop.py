@@ -46,7 +46,7 @@ def test_train_activate_and_the_next_run_pins_the_new_bundle(memory: Platform) -
     assert memory.bundles().active().bundle_id == "fraud-logit"  # registered, not active
 
     assert memory.bundles().activate(ev.bundle_id) and not memory.bundles().activate(ev.bundle_id)
-    statuses = {s.bundle_id: s.status for s in memory.bundles().list()}
+    statuses = {s.bundle_id: s.status for s in memory.bundles().statuses()}
     assert statuses == {"fraud-logit": "retired", ev.bundle_id: "active"}
     closed_run(memory, "pr-learn-b", seed=4, events=2_000)
     decided = list(memory.adapters.audit_log().scan("pr-learn-b"))

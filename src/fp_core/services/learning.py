@@ -101,7 +101,7 @@ class BundleRegistry:
     clock: Clock
     log: Log
 
-    def list(self) -> list[BundleStatus]:
+    def statuses(self) -> list[BundleStatus]:
         return [status for _b, status in registry_view(self.records.records()).values()]
 
     def show(self, bundle_id: str) -> tuple[ScoringBundle, BundleStatus]:
