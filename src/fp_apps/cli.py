@@ -285,7 +285,9 @@ def _bundle(env: str, platform_run_id: str) -> dict[str, bytes]:
 
 
 @evidence_app.command("pull")
-def evidence_pull(platform_run_id: str, to: Annotated[Path, typer.Option("--to")], env: EnvOpt = "local_parity"
+def evidence_pull(platform_run_id: str,
+                  to: Annotated[Path, typer.Option("--to", help="directory to copy the bundle into")],
+                  env: EnvOpt = "local_parity"
                   ) -> None:
     """Copy a run's bundle into DIR/<platform_run_id>/."""
     files = _bundle(env, platform_run_id)

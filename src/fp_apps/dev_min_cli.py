@@ -26,7 +26,8 @@ app = typer.Typer(no_args_is_help=True, help="Operate dev_min: up, run, down (de
 err = Console(stderr=True)
 SESSION_FILE = REPO_ROOT / ".substrate/dev_min_session.json"
 VAR_FILE = REPO_ROOT / "infra/terraform/dev_min/dev_min.tfvars"
-Mode = Annotated[Literal["emulated", "aws"], typer.Option("--mode", envvar="DEV_MIN_MODE")]
+Mode = Annotated[Literal["emulated", "aws"], typer.Option(
+    "--mode", envvar="DEV_MIN_MODE", help="aws (Terraform against real AWS/Confluent) or emulated (local endpoints)")]
 
 
 def now_iso() -> str:

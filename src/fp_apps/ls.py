@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
 import typer
 
-from fp_apps.wiring import run_stage
+from fp_apps.wiring import RunIdOpt, StageEnvOpt, run_stage
 
 
-def ls(run_id: Annotated[str, typer.Option("--run-id")],
-       env: Annotated[str, typer.Option(envvar="FP_ENV")]) -> None:
+def ls(run_id: RunIdOpt,
+       env: StageEnvOpt) -> None:
     run_stage(env, run_id, "ls", lambda c, f: c.ls().run(f.ready))
 
 

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
 import typer
 
-from fp_apps.wiring import component_versions, git_sha, platform, print_json
+from fp_apps.wiring import RunIdOpt, StageEnvOpt, component_versions, git_sha, platform, print_json
 
 
-def reporter(run_id: Annotated[str, typer.Option("--run-id")],
-             env: Annotated[str, typer.Option(envvar="FP_ENV")]) -> None:
+def reporter(run_id: RunIdOpt,
+             env: StageEnvOpt) -> None:
     with platform(env) as container:
         workflow = container.workflow(git_sha=git_sha(), component_versions=component_versions())
         result = workflow.close(run_id)

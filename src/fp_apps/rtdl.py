@@ -8,12 +8,12 @@ import typer
 
 from fp_adapters.containers import Platform
 from fp_adapters.metrics import serve_metrics
-from fp_apps.wiring import run_stage
+from fp_apps.wiring import RunIdOpt, StageEnvOpt, run_stage
 from fp_core.services.control import RunFacts, StageComplete
 
 
-def rtdl(run_id: Annotated[str, typer.Option("--run-id")],
-         env: Annotated[str, typer.Option(envvar="FP_ENV")],
+def rtdl(run_id: RunIdOpt,
+         env: StageEnvOpt,
          follow: Annotated[bool, typer.Option(help="start before the stream ends; follow it to STREAM_COMPLETE")]
          = False,
          metrics_port: Annotated[int | None, typer.Option(

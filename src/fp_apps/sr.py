@@ -6,12 +6,15 @@ from typing import Annotated
 
 import typer
 
-from fp_apps.wiring import pinned_config, platform, print_json
+from fp_apps.wiring import RunIdOpt, StageEnvOpt, pinned_config, platform, print_json
 from fp_core.run_config import DRILLS
 
 
-def sr(run_id: Annotated[str, typer.Option("--run-id")], env: Annotated[str, typer.Option(envvar="FP_ENV")],
-       events: int = 20_000, seed: int = 7, drill: Annotated[list[str] | None, typer.Option()] = None) -> None:
+def sr(run_id: RunIdOpt, env: StageEnvOpt,
+       events: Annotated[int, typer.Option(help="events in the world's stream_view")] = 20_000,
+       seed: Annotated[int, typer.Option(help="world seed")] = 7,
+       drill: Annotated[list[str] | None, typer.Option(help="an incident drill, repeatable, or all")] = None) -> None:
+    """Seal the scenario's oracle if needed, check the gate, pin the run (the active bundle), emit READY."""
     drills = DRILLS if drill and "all" in drill else tuple(drill or ())
     with platform(env) as container:
         ready = container.sr().ready(pinned_config(container, env, seed, events, drills), run_id)

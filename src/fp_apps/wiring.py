@@ -27,6 +27,11 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="last stdout line is a JSO
 EnvOpt = Annotated[str, typer.Option("--env", envvar="FP_ENV",
                                      help="a registered environment (`fp environments` lists them)")]
 """The ``--env`` option every command shares."""
+RunIdOpt = Annotated[str, typer.Option("--run-id", help="the run's platform_run_id")]
+"""The ``--run-id`` option every stage app shares."""
+StageEnvOpt = Annotated[str, typer.Option("--env", envvar="FP_ENV",
+                                          help="a registered environment (`fp environments` lists them)")]
+"""The ``--env`` option of the stage apps (required: a stage runs where its run was started)."""
 
 
 @contextmanager

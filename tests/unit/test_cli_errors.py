@@ -40,3 +40,26 @@ def test_a_missing_bundle_still_answers_json_when_asked() -> None:
     assert out.returncode == 1 and "Traceback" not in out.stderr
     last = out.stdout.strip().splitlines()[-1]
     assert '"ok": false' in last and "no evidence bundle" in last
+
+
+def test_every_option_of_every_command_has_help_text() -> None:
+    import importlib
+
+    import typer
+    import typer.main
+
+    from fp_apps.cli import app
+
+    def options(command: object, path: str) -> list[str]:
+        subs = getattr(command, "commands", None)
+        if subs:
+            return [o for name, sub in subs.items() for o in options(sub, f"{path} {name}")]
+        return [f"{path} {p.opts}" for p in getattr(command, "params", [])
+                if p.param_type_name == "option" and not p.help and "--help" not in p.opts]
+
+    missing = options(typer.main.get_command(app), "fp")
+    for name in ("sr", "wsp", "rtdl", "cm", "ls", "archive", "reporter"):
+        single = typer.Typer(add_completion=False)
+        single.command()(getattr(importlib.import_module(f"fp_apps.{name}"), name))
+        missing += options(typer.main.get_command(single), f"fp-{name}")
+    assert missing == []
