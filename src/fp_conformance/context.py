@@ -33,6 +33,7 @@ from fp_core.ports import (
     ObjectStore,
     QuarantineIndex,
     ReceiptLog,
+    RegistryLog,
 )
 from fp_core.run_config import DRILLS, RunConfig
 from fp_core.services.run import RunResult
@@ -54,6 +55,7 @@ class Ports:
     cases: CaseStore
     labels: LabelStore
     checkpoints: CheckpointLog
+    registry_log: RegistryLog
     clock: Clock
     log: Log
     secrets_in_use: list[str]

@@ -12,8 +12,10 @@ from fp_core import topics
 from fp_core.context import ContextItem, ContextKind
 from fp_core.errors import NotFound, ObjectExists
 from fp_core.identity import DedupeKey
+from fp_core.learning import BundleEvent, RegistryRecord, active_bundle, registry_view
 from fp_core.offsets import OriginOffset
 from fp_core.ports import BusRecord, OutboundMessage
+from fp_core.scoring import DEFAULT_BUNDLE
 
 CheckFn = Callable[[ConformanceContext], str]
 
@@ -152,5 +154,27 @@ class JoinStoreContract(PortContract):
                 "the positions written with the state read back")
 
 
+class RegistryLogContract(PortContract):
+    port = "RegistryLog"
+
+    @staticmethod
+    def registry_log_append_only_in_order(ctx: ConformanceContext) -> str:
+        """Registered and retired records of a bundle of this session only: the active bundle is untouched."""
+        log = ctx.ports.registry_log
+        bundle = DEFAULT_BUNDLE.model_copy(update={"bundle_id": f"conformance-{ctx.session}"})
+        records = [RegistryRecord(record_id=f"{bundle.bundle_id}:{event.value}", bundle_id=bundle.bundle_id,
+                                  event=event, recorded_at_ms=i, bundle=bundle if i == 0 else None)
+                   for i, event in enumerate((BundleEvent.REGISTERED, BundleEvent.RETIRED))]
+        before = log.records()
+        assert log.append(records) == 2 and log.append(records) == 0, "a known record_id was appended again"
+        after = log.records()
+        assert after[: len(before)] == before, "earlier records changed or moved"
+        mine = [r for r in after if r.bundle_id == bundle.bundle_id]
+        assert mine == records, mine
+        assert registry_view(after)[bundle.bundle_id][1].status == "retired"
+        assert active_bundle(after) == active_bundle(before)
+        return "records append once, read back in order, earlier ones unchanged; the active bundle is a fold"
+
+
 CONTRACTS: tuple[type[PortContract], ...] = (ObjectStoreContract, AdmissionIndexContract, BusContract,
-                                             JoinStoreContract)
+                                             JoinStoreContract, RegistryLogContract)
