@@ -41,6 +41,11 @@ class Clock(Protocol):
     def sleep(self, seconds: float) -> None: ...
 
 
+RARE_EVENT_LINES = 20
+"""Per-event log lines are DEBUG, except rare events (quarantines, anomalies, degraded decisions): those get
+a line each, at most this many per batch, carrying ``event_class`` and ``event_id``."""
+
+
 class Log(Protocol):
     """Structured log sink; fields carry run ids, never secrets."""
 

@@ -68,6 +68,7 @@ def logs_and_traces_correlate(run_id: str, run: dict[str, object], stderr: str) 
     assert not any(line.lstrip().startswith("{") for line in stderr.splitlines())
     scenario = run["scenario_run_id"]
     components = set()
+    events: dict[str, list[dict[str, str]]] = {}
     for name in ("run.jsonl", "rtdl.jsonl"):
         lines = [json.loads(x) for x in (folder / name).read_text().splitlines()]
         assert lines, name
@@ -75,6 +76,10 @@ def logs_and_traces_correlate(run_id: str, run: dict[str, object], stderr: str) 
             assert line["platform_run_id"] == run_id and line["scenario_run_id"] == scenario, line
             assert line["component"] and line["level"] in ("info", "warning", "error"), line
             components.add(line["component"])
+            events.setdefault(line["event"], []).append(line)
+    # rare events (the quarantine and missing-context drills cause some) get a line each, naming the event
+    for rare in ("ig.quarantined", "rtdl.degraded"):
+        assert events.get(rare) and all(e["event_class"] and len(e["event_id"]) == 32 for e in events[rare]), rare
     assert {"sr", "wsp", "rtdl", "cm", "ls", "archive", "run"} <= components
     spans = [json.loads(x) for x in (folder / "traces.jsonl").read_text().splitlines()]
     assert {s["attributes"]["platform_run_id"] for s in spans} == {run_id}

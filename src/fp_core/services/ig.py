@@ -23,6 +23,7 @@ from fp_core.identity import derive_id
 from fp_core.pins import ContextPins
 from fp_core.ports import (
     NO_TRACE,
+    RARE_EVENT_LINES,
     AdmissionIndex,
     BusProducer,
     Delivery,
@@ -97,6 +98,10 @@ class IngestionGate:
             receipts.append(receipt)
         if quarantined:
             self._quarantine(submission_id, quarantined)
+            for receipt, _raw, _detail in quarantined[:RARE_EVENT_LINES]:  # rare events: a line each (bounded)
+                self.log.warning("ig.quarantined", platform_run_id=run, scenario_run_id=self.pins.scenario_run_id,
+                                 event_class=receipt.event_class, event_id=receipt.event_id,
+                                 outcome=receipt.outcome.value, reason=str(receipt.reason), detail=receipt.detail)
         self.receipts.append(receipts, publishes)
         ambiguous = sum(p.state is PublishState.AMBIGUOUS for p in publishes)
         if ambiguous:

@@ -22,9 +22,11 @@ from fp_core.decisions import AuditRecord, TransactionView, audit_record, decide
 from fp_core.degrade import JoinFrame, assess_join_readiness
 from fp_core.envelope import ts_ms
 from fp_core.errors import PublishAmbiguous
+from fp_core.event_class import TRAFFIC_CLASS
 from fp_core.offsets import OriginOffset
 from fp_core.pins import ContextPins
 from fp_core.ports import (
+    RARE_EVENT_LINES,
     ActionLog,
     AuditLog,
     BusConsumer,
@@ -289,7 +291,12 @@ class DecisionLoop:
         for t in batch:
             self._decided.add(t.origin)
         self.stats.decisions += len(records)
-        self.stats.degraded += sum(not f.ready for f in frames)
+        degraded = [r.decision for r, f in zip(records, frames, strict=True) if not f.ready]
+        self.stats.degraded += len(degraded)
+        for d in degraded[:RARE_EVENT_LINES]:  # rare events get a line each (bounded per batch)
+            self.log.info("rtdl.degraded", platform_run_id=d.pins.platform_run_id,
+                          scenario_run_id=d.pins.scenario_run_id, event_class=TRAFFIC_CLASS, event_id=d.event_id,
+                          reasons=[r.value for r in d.degrade.reasons], action=d.action.value)
         self.stats.new_outcomes += len(outcomes)
         self.stats.decision_batches += 1
 
