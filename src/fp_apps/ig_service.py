@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from typing import Annotated, Any, cast
 
-from fastapi import FastAPI, Header, Query, Request, Security
+from fastapi import FastAPI, Header, Path, Query, Request, Security
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from fastapi.security import APIKeyHeader
@@ -94,6 +94,11 @@ class RunGate:
             return self.gate().submit(submission_id, raws)
 
 
+ID_PATTERN = r"^[A-Za-z0-9_.:\-]+$"
+"""Run, receipt and event ids: what the platform issues (a NUL or a space can name nothing)."""
+RunIdPath = Annotated[str, Path(pattern=ID_PATTERN, max_length=128)]
+
+
 def create_app(container: Platform, platform_run_id: str, auth: Authenticator, limits: IngressSettings,
                now: Callable[[], float] = time.monotonic) -> FastAPI:
     app = FastAPI(title="fraud-platform IG ingress", version="1",
@@ -122,7 +127,7 @@ def create_app(container: Platform, platform_run_id: str, auth: Authenticator, l
 
     @app.post("/v1/runs/{platform_run_id}/events", response_model=ReceiptBatch, responses=ERRORS,
               openapi_extra=BATCH_BODY, summary="Submit a batch; receipts once durable")
-    async def submit(platform_run_id: str, request: Request, key: Annotated[str | None, Security(API_KEY)] = None,
+    async def submit(platform_run_id: RunIdPath, request: Request, key: Annotated[str | None, Security(API_KEY)] = None,
                      idempotency_key: Annotated[str | None, Header(
                          alias="Idempotency-Key", description="names the submission in the run; the same key "
                          "and body again returns the same receipts")] = None) -> Any:
@@ -160,7 +165,8 @@ def create_app(container: Platform, platform_run_id: str, auth: Authenticator, l
         return ReceiptBatch(platform_run_id=platform_run_id, submission_id=submission, receipts=receipts)
 
     @app.get("/v1/receipts/{receipt_id}", response_model=Receipt, responses=ERRORS, summary="One receipt")
-    async def receipt(receipt_id: str, key: Annotated[str | None, Security(API_KEY)] = None) -> Any:
+    async def receipt(receipt_id: Annotated[str, Path(pattern=ID_PATTERN, max_length=128)],
+                      key: Annotated[str | None, Security(API_KEY)] = None) -> Any:
         grant = producer_of(key)
         if isinstance(grant, JSONResponse):
             return grant
@@ -175,7 +181,8 @@ def create_app(container: Platform, platform_run_id: str, auth: Authenticator, l
 
     @app.get("/v1/runs/{platform_run_id}/receipts", response_model=list[Receipt], responses=ERRORS,
              summary="The receipts of an event in a run")
-    async def receipts_of(platform_run_id: str, event_id: Annotated[str, Query(min_length=1, max_length=128)],
+    async def receipts_of(platform_run_id: RunIdPath,
+                          event_id: Annotated[str, Query(min_length=1, max_length=128, pattern=ID_PATTERN)],
                           key: Annotated[str | None, Security(API_KEY)] = None) -> Any:
         grant = for_run(key, platform_run_id)
         if isinstance(grant, JSONResponse):
