@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -19,7 +19,7 @@ from fp_adapters.settings import REPO_ROOT
 from fp_apps.dev_min_cli import app as dev_min_app
 from fp_apps.learning_cli import bundle_app, dataset_app, model_app
 from fp_apps.progress import run_progress
-from fp_apps.wiring import EnvOpt, JsonOpt, component_versions, git_sha, log_run_to_files, pinned_config, platform
+from fp_apps.wiring import EnvOpt, JsonOpt, component_versions, emit, git_sha, log_run_to_files, pinned_config, platform
 from fp_core.errors import ConfigError, InvalidInput, NotFound, TransientError
 from fp_core.evidence import REPORT_FILE, bundle_prefix, verify_bundle
 from fp_core.identity import derive_id
@@ -55,11 +55,6 @@ app.add_typer(dataset_app, name="dataset")
 app.add_typer(model_app, name="model")
 app.add_typer(bundle_app, name="bundle")
 err = Console(stderr=True)
-
-
-def emit(payload: dict[str, Any], as_json: bool) -> None:
-    if as_json:
-        print(json.dumps(payload, sort_keys=True))
 
 
 @substrate_app.command("up")
@@ -166,22 +161,21 @@ def _drive(env: str, platform_run_id: str, events: int | None, attachments: dict
     """The env's workflow with progress (bars with events/s on a terminal, stage lines otherwise),
     ``act`` applied to it."""
     try:
-        with platform(env, component="run") as container, \
-                run_progress(err, container, platform_run_id, events) as progress:
-            result = act(container, container.workflow(git_sha=git_sha(), component_versions=component_versions(),
-                                                       progress=progress, attachments=attachments))
-        result.summary["report_file"] = _local_report(env, result.platform_run_id)
-        return result
+        with platform(env, component="run") as container:
+            with run_progress(err, container, platform_run_id, events) as progress:
+                result = act(container, container.workflow(
+                    git_sha=git_sha(), component_versions=component_versions(), progress=progress,
+                    attachments=attachments))
+            result.summary["report_file"] = _local_report(container, result.platform_run_id)
+            return result
     except ConfigError as exc:
         err.print(f"[red]config error:[/red] {exc}")
         raise typer.Exit(2) from exc
 
 
-def _local_report(env: str, platform_run_id: str) -> str | None:
+def _local_report(container: Platform, platform_run_id: str) -> str | None:
     """A copy of the bundle's report.html on this machine, for a browser (None when there is none)."""
-    from fp_adapters.containers import build_container
-
-    objects = build_container(env).adapters.objects()
+    objects = container.adapters.objects()
     key = f"{bundle_prefix(platform_run_id)}/{REPORT_FILE}"
     if not objects.exists(key):
         return None
@@ -350,31 +344,24 @@ def environments(as_json: Annotated[bool, typer.Option("--json", help="print the
     emit({"environments": known_envs()}, as_json)
 
 
-def main() -> None:
-    """Errors a user can act on end in one line and a non-zero exit; ``FP_DEBUG=1`` shows the traceback."""
-    def debug() -> bool:
-        return os.environ.get("FP_DEBUG", "") not in ("", "0")
+USER_ERRORS: tuple[tuple[type[Exception], str, int], ...] = (
+    (NotFound, "not found", 1), (ConfigError, "config error", 2), (InvalidInput, "error", 2),
+    (TransientError, "unavailable", 3))
+"""The errors a user can act on: how each is introduced and the exit code it ends with."""
+SUBSTRATE_HINT = "  is the substrate up? `fp substrate status`, then `fp substrate up` (--debug for the traceback)"
 
+
+def main() -> None:
+    """Errors a user can act on end in one line and a non-zero exit; ``--debug`` (``FP_DEBUG=1``) shows
+    the traceback."""
     try:
         app()
-    except NotFound as exc:
-        if debug():
+    except tuple(cls for cls, _label, _code in USER_ERRORS) as exc:
+        if os.environ.get("FP_DEBUG", "") not in ("", "0"):
             raise
-        err.print(f"[red]not found:[/red] {exc}")
-        sys.exit(1)
-    except ConfigError as exc:
-        if debug():
-            raise
-        err.print(f"[red]config error:[/red] {exc}")
-        sys.exit(2)
-    except InvalidInput as exc:
-        if debug():
-            raise
-        err.print(f"[red]error:[/red] {exc}")
-        sys.exit(2)
-    except TransientError as exc:
-        if debug():
-            raise
-        err.print(f"[red]unavailable:[/red] {str(exc).splitlines()[0][:300]}\n"
-                  "  is the substrate up? `fp substrate status`, then `fp substrate up` (--debug for the traceback)")
-        sys.exit(3)
+        label, code = next((label, code) for cls, label, code in USER_ERRORS if isinstance(exc, cls))
+        if isinstance(exc, TransientError):
+            err.print(f"[red]{label}:[/red] {str(exc).splitlines()[0][:300]}\n{SUBSTRATE_HINT}")
+        else:
+            err.print(f"[red]{label}:[/red] {exc}")
+        sys.exit(code)

@@ -17,7 +17,7 @@ from rich.console import Console
 from fp_adapters.aws import aws_client, s3_client
 from fp_adapters.containers import build_container
 from fp_adapters.settings import REPO_ROOT, load_settings
-from fp_apps.wiring import JsonOpt, component_versions, git_sha, pinned_config, platform
+from fp_apps.wiring import JsonOpt, component_versions, emit, git_sha, pinned_config, platform
 from fp_core.identity import derive_id
 from fp_core.run_config import DRILLS
 from fp_ops import dev_min
@@ -107,9 +107,8 @@ def run(events: Annotated[int, typer.Option(help="events in the world's stream_v
     session["runs"] = [*session.get("runs", []), {"platform_run_id": run_id, "status": result.status}]
     SESSION_FILE.write_text(json.dumps(session, indent=2))
     err.print(f"{result.status}: evidence bundle {result.evidence_uri}")
-    if as_json:
-        print(json.dumps({"platform_run_id": result.platform_run_id, "status": result.status,
-                          "evidence_uri": result.evidence_uri}, sort_keys=True))
+    emit({"platform_run_id": result.platform_run_id, "status": result.status,
+          "evidence_uri": result.evidence_uri}, as_json)
     if result.status != "COMPLETED":
         raise typer.Exit(1)
 
@@ -179,6 +178,5 @@ def cost(hours: Annotated[float, typer.Option(help="demo hours per session")] = 
     sheet = dev_min.cost_worksheet(dev_min.load_rates(), hours, demos)
     for k, v in sheet.items():
         err.print(f"  {k:<30} {v}")
-    if as_json:
-        print(json.dumps(sheet, sort_keys=True))
+    emit(sheet, as_json)
 

@@ -5,23 +5,18 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
 
-from fp_apps.wiring import EnvOpt, JsonOpt, platform
+from fp_apps.wiring import EnvOpt, JsonOpt, emit, platform
 from fp_core.envelope import ts_ms
 
 dataset_app = typer.Typer(no_args_is_help=True, help="As-of training datasets built from closed runs.")
 model_app = typer.Typer(no_args_is_help=True, help="Train and evaluate scoring bundles.")
 bundle_app = typer.Typer(no_args_is_help=True, help="The bundle registry: list, show, activate.")
 err = Console(stderr=True)
-
-
-def _emit(payload: dict[str, Any], as_json: bool) -> None:
-    if as_json:
-        print(json.dumps(payload, sort_keys=True))
 
 
 def parse_as_of(value: str) -> int:
@@ -51,7 +46,7 @@ def dataset_build(
     err.print(f"dataset [bold]{manifest.dataset_id}[/bold]: {manifest.rows} rows, labels {manifest.label_counts} "
               f"as of {manifest.as_of} ({manifest.label_assertions_after_as_of} assertions recorded later, unseen)")
     err.print(f"  {uri}")
-    _emit({"dataset_id": manifest.dataset_id, "rows": manifest.rows, "label_counts": manifest.label_counts,
+    emit({"dataset_id": manifest.dataset_id, "rows": manifest.rows, "label_counts": manifest.label_counts,
            "fingerprint": manifest.fingerprint, "uri": uri}, as_json)
 
 
@@ -72,7 +67,7 @@ def model_train(
               f"PR AUC {m.pr_auc:.4f} vs {b.pr_auc:.4f}")
     err.print(f"  decline >= {m.decline.threshold}: precision {m.decline.precision:.3f} recall {m.decline.recall:.3f}; "
               f"step-up >= {m.step_up.threshold}: precision {m.step_up.precision:.3f} recall {m.step_up.recall:.3f}")
-    _emit(ev.model_dump(mode="json"), as_json)
+    emit(ev.model_dump(mode="json"), as_json)
 
 
 @model_app.command("evaluate")
@@ -87,7 +82,7 @@ def model_evaluate(
         m = container.trainer().evaluate(dataset, bundle)
     err.print(f"{m.bundle} on {m.rows} rows ({m.positives} fraud): ROC AUC {m.roc_auc:.4f}, PR AUC {m.pr_auc:.4f}, "
               f"decline precision {m.decline.precision:.3f} recall {m.decline.recall:.3f}")
-    _emit(m.model_dump(mode="json"), as_json)
+    emit(m.model_dump(mode="json"), as_json)
 
 
 @bundle_app.command("list")
@@ -98,7 +93,7 @@ def bundle_list(env: EnvOpt = "local_parity", as_json: JsonOpt = False) -> None:
     for s in rows:
         err.print(f"  {s.status:<10} {s.bundle_id:<28} {s.version:<24} "
                   f"{'built-in' if s.builtin else s.dataset_id}")
-    _emit({"bundles": [s.model_dump(mode="json") for s in rows]}, as_json)
+    emit({"bundles": [s.model_dump(mode="json") for s in rows]}, as_json)
 
 
 @bundle_app.command("show")
@@ -108,7 +103,7 @@ def bundle_show(bundle_id: str, env: EnvOpt = "local_parity", as_json: JsonOpt =
         bundle, status = container.bundles().show(bundle_id)
     doc = {"bundle": bundle.model_dump(mode="json"), "status": status.model_dump(mode="json")}
     err.print(json.dumps(doc, indent=2, sort_keys=True))
-    _emit(doc, as_json)
+    emit(doc, as_json)
 
 
 @bundle_app.command("activate")
@@ -117,4 +112,4 @@ def bundle_activate(bundle_id: str, env: EnvOpt = "local_parity", as_json: JsonO
     with platform(env) as container:
         changed = container.bundles().activate(bundle_id)
     err.print(f"{bundle_id} {'activated' if changed else 'was already active'}; the next run pins it")
-    _emit({"bundle_id": bundle_id, "changed": changed}, as_json)
+    emit({"bundle_id": bundle_id, "changed": changed}, as_json)

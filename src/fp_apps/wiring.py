@@ -104,6 +104,12 @@ def print_json(payload: Any) -> None:
     print(json.dumps(payload, sort_keys=True, default=str))
 
 
+def emit(payload: Any, as_json: bool) -> None:
+    """``--json``: the summary as the last stdout line."""
+    if as_json:
+        print_json(payload)
+
+
 def run_stage(env: str, run_id: str, name: str, stage: Callable[[Platform, RunFacts], BaseModel]) -> None:
     """Build the env's container, run one stage of the run with it, print the stage's fact. A stage
     whose completion is already on the run's fact log is not run again: its fact is printed with

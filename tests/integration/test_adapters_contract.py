@@ -10,13 +10,14 @@ import psycopg
 import pytest
 
 from fp_adapters.postgres.connection import connect, migrate, migrations
+from fp_adapters.postgres.receipts import PgReceiptLog
 from fp_adapters.settings import Settings
-from fp_core.errors import AppendOnlyViolation
+from fp_core.errors import AppendOnlyViolation, InvalidInput
 
 pytestmark = pytest.mark.substrate
 
 APPEND_ONLY = ["admission_index", "receipts", "publish_log", "quarantine_index", "audit_log", "action_intents",
-               "action_outcomes", "case_timeline", "label_assertions", "consumer_checkpoints"]
+               "action_outcomes", "case_timeline", "label_assertions", "consumer_checkpoints", "bundle_registry"]
 
 
 @pytest.fixture
@@ -46,6 +47,8 @@ SEED_ROW = {
                         "VALUES ('a', 'r', 'e', '{}')",
     "consumer_checkpoints": "INSERT INTO consumer_checkpoints (platform_run_id, consumer_group, topic, partition, "
                             "start_offset, end_offset) VALUES ('r', 'g', 't', 0, 0, 0)",
+    "bundle_registry": "INSERT INTO bundle_registry (record_id, bundle_id, event, record) "
+                       "VALUES ('x', 'b', 'REGISTERED', '{}')",
 }
 
 
@@ -53,7 +56,7 @@ SEED_ROW = {
 def test_append_only_tables_reject_update_delete_truncate(conn: psycopg.Connection, table: str) -> None:
     with conn.transaction():
         conn.execute(SEED_ROW[table])
-    column = "status" if table == "action_outcomes" else "platform_run_id"
+    column = {"action_outcomes": "status", "bundle_registry": "bundle_id"}.get(table, "platform_run_id")
     for sql in (f"UPDATE {table} SET {column} = 'x'", f"DELETE FROM {table}", f"TRUNCATE {table} CASCADE"):
         with pytest.raises(psycopg.Error, match="append-only"), conn.transaction():
             conn.execute(sql)
@@ -72,6 +75,8 @@ def test_adapter_translates_append_only_violation(fresh_settings: Settings) -> N
             c.execute("INSERT INTO admission_index VALUES ('r', 'c', 'e', 'h')")
         with pytest.raises(AppendOnlyViolation, match="append-only"), store.tx() as c:
             c.execute("UPDATE admission_index SET payload_hash = 'other'")
+        with pytest.raises(InvalidInput, match="NUL"):  # the caller's bad value, not a driver traceback
+            PgReceiptLog(pool).for_events("r", ["a\x00b"])
     finally:
         pool.close()
 

@@ -9,7 +9,7 @@ from importlib import resources
 import psycopg
 from psycopg_pool import ConnectionPool
 
-from fp_core.errors import AppendOnlyViolation, TransientError
+from fp_core.errors import AppendOnlyViolation, InvalidInput, TransientError
 
 APPEND_ONLY_SQLSTATE = "FP001"
 MIGRATIONS_LOCK = 7_310_001
@@ -47,6 +47,8 @@ def translated() -> Iterator[None]:
             raise AppendOnlyViolation(str(exc).splitlines()[0]) from exc
         if isinstance(exc, psycopg.OperationalError):
             raise TransientError(f"postgres: {exc}") from exc
+        if isinstance(exc, psycopg.DataError):  # a value no column can hold (a NUL in text): the caller's input
+            raise InvalidInput(f"postgres refused a value: {str(exc).splitlines()[0]}") from exc
         raise
 
 
