@@ -3,6 +3,8 @@ run boundary; and the as-of law (no label recorded after as-of reaches a row) as
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -51,6 +53,11 @@ def test_train_activate_and_the_next_run_pins_the_new_bundle(memory: Platform) -
     closed_run(memory, "pr-learn-b", seed=4, events=2_000)
     decided = list(memory.adapters.audit_log().scan("pr-learn-b"))
     assert decided and {a.decision.bundle.bundle_id for a in decided} == {ev.bundle_id}
+    header = json.loads(objects.get("evidence/runs/pr-learn-b/run.json"))
+    assert header["config"]["bundle"]["bundle_id"] == ev.bundle_id  # the run's evidence names the bundle
+    assert header["bundle_evaluation"] == f"evidence/models/{ev.bundle_id}/evaluation.json"
+    assert objects.exists(header["bundle_evaluation"])
+    assert json.loads(objects.get("evidence/runs/pr-learn-a/run.json"))["bundle_evaluation"] is None
     # the pre-activation run still replays with the bundle it pinned
     _key, proof = memory.replayer().replay("pr-learn-a", "archive")
     assert proof.proved and proof.bundle_id == "fraud-logit:1.0.0"
