@@ -8,17 +8,20 @@ QUARANTINE with a reason from the closed set.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import NamedTuple
+from datetime import datetime
+from typing import Any, NamedTuple
 
+import msgspec
 from pydantic import BaseModel, ValidationError
 
 from fp_core.canonical import sha256_hex
-from fp_core.envelope import EventEnvelope
+from fp_core.envelope import EVENT_ID_PATTERN, RFC3339_PATTERN, EventEnvelope
 from fp_core.event_class import PAYLOAD_SCHEMAS, EventClass, resolve_event_class
 from fp_core.identity import DedupeKey, payload_hash
-from fp_core.pins import ContextPins
+from fp_core.pins import IDENTIFIER_MAX, IDENTIFIER_PATTERN, ContextPins
 from fp_core.receipts import UNCLASSIFIED, AdmissionOutcome, QuarantineReason
 
 
@@ -26,7 +29,7 @@ from fp_core.receipts import UNCLASSIFIED, AdmissionOutcome, QuarantineReason
 class Candidate:
     """An event that passed screening and awaits judgement against the admission index."""
 
-    envelope: EventEnvelope
+    event_type: str
     event_class: EventClass
     key: DedupeKey
     payload_hash: str
@@ -82,8 +85,89 @@ def describe_validation_error(exc: ValidationError, prefix: str = "") -> str:
     return printable("; ".join(parts))
 
 
+def _fullmatch(pattern: str, max_length: int | None = None) -> Callable[[str], object]:
+    """A pydantic ``^...$`` pattern as a whole-string match that is never wider than pydantic's: ASCII
+    classes (``\\d`` is ``[0-9]``), no newline before the end, and the length bound in the pattern."""
+    assert pattern.startswith("^") and pattern.endswith("$")
+    body = pattern[1:-1]
+    if max_length is not None:
+        assert body.endswith("+")
+        body = f"{body[:-1]}{{1,{max_length}}}"
+    return re.compile(body, re.ASCII).fullmatch
+
+
+class _WirePins(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    platform_run_id: str
+    scenario_run_id: str
+    manifest_fingerprint: str
+    seed: int
+    schema_version: str
+    policy_id: str
+    bundle_id: str
+
+
+class _WireEnvelope(msgspec.Struct, forbid_unknown_fields=True):
+    """The envelope as the fast path reads it: every field required, types exact (msgspec is strict)."""
+
+    event_id: str
+    event_type: str
+    ts_utc: str
+    pins: _WirePins
+    payload: dict[str, Any]
+    schema_version: str
+    producer: str
+
+
+_decode_wire = msgspec.json.Decoder(_WireEnvelope).decode
+_event_id_ok = _fullmatch(EVENT_ID_PATTERN)
+_identifier_ok = _fullmatch(IDENTIFIER_PATTERN, IDENTIFIER_MAX)
+_timestamp_ok = _fullmatch(RFC3339_PATTERN)
+_WIRE_PINS: dict[ContextPins, _WirePins] = {}
+
+
+def _wire_pins(pins: ContextPins) -> _WirePins:
+    hit = _WIRE_PINS.get(pins)
+    if hit is None:
+        if len(_WIRE_PINS) >= 64:
+            _WIRE_PINS.clear()
+        hit = _WIRE_PINS[pins] = _WirePins(**pins.model_dump())
+    return hit
+
+
+def _fast_candidate(raw: bytes, expected: ContextPins, class_map: Mapping[str, EventClass]) -> Candidate | None:
+    """The candidate a well-formed event of this run is, or None when anything about it is not plainly
+    right; then ``screen_reference`` decides, and names what is wrong. Everything this accepts the
+    reference accepts with the same values (a property test holds the two to it): the decoder is
+    strict, the pins must equal the run's exactly, and every pattern is at most as wide as pydantic's."""
+    try:
+        env = _decode_wire(raw)
+    except (msgspec.ValidationError, msgspec.DecodeError, UnicodeError):  # ill-formed UTF-8 raises the last
+        return None
+    cls = class_map.get(env.event_type)
+    if (cls is None or env.pins != _wire_pins(expected) or not _event_id_ok(env.event_id)
+            or not _identifier_ok(env.event_type) or not _identifier_ok(env.producer)
+            or not _identifier_ok(env.schema_version) or not _timestamp_ok(env.ts_utc)):
+        return None
+    try:
+        datetime.fromisoformat(env.ts_utc)
+        PAYLOAD_SCHEMAS[cls.payload_schema].model_validate(env.payload, strict=True)
+        p_hash = payload_hash(env.payload)
+    except (ValueError, UnicodeError):  # ValidationError is a ValueError
+        return None
+    return Candidate(env.event_type, cls, DedupeKey(expected.platform_run_id, cls.name, env.event_id), p_hash, raw,
+                     str(env.payload["merchant_id"]))
+
+
 def screen(raw: bytes, expected: ContextPins, class_map: Mapping[str, EventClass]) -> Candidate | Rejection:
-    """Validate envelope, pins, class and payload schema. Never raises on bad input."""
+    """Validate envelope, pins, class and payload schema. Never raises on bad input.
+
+    A well-formed event of this run takes the fast path (msgspec, ~5x cheaper); anything else is judged
+    by the reference (pydantic), whose errors name the field."""
+    return _fast_candidate(raw, expected, class_map) or screen_reference(raw, expected, class_map)
+
+
+def screen_reference(raw: bytes, expected: ContextPins, class_map: Mapping[str, EventClass]) -> Candidate | Rejection:
+    """The admission screen as the boundary models define it (pydantic): the authority on every event."""
     raw_hash = sha256_hex(raw)
     try:
         env = EventEnvelope.model_validate_json(raw)
@@ -118,7 +202,7 @@ def screen(raw: bytes, expected: ContextPins, class_map: Mapping[str, EventClass
         return Rejection(QuarantineReason.INVALID_PAYLOAD, describe_validation_error(exc, "payload."),
                          cls.name, env.event_id, env.event_type, p_hash, raw)
     key = DedupeKey(env.pins.platform_run_id, cls.name, env.event_id)
-    return Candidate(env, cls, key, p_hash, raw, str(env.payload["merchant_id"]))
+    return Candidate(env.event_type, cls, key, p_hash, raw, str(env.payload["merchant_id"]))
 
 
 def first_sightings(candidates: Sequence[Candidate]) -> dict[DedupeKey, str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -11,13 +12,14 @@ from fp_core.model import FrozenModel
 from fp_core.pins import ContextPins, Identifier
 
 EVENT_SCHEMA_VERSION = "fp.event.v1"
+EVENT_ID_PATTERN = r"^[0-9a-f]{32}$"
 RFC3339_PATTERN = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})$"
 
 
 class EventEnvelope(FrozenModel):
     """One event: identity, type, event time, run pins and the payload the type's schema governs."""
 
-    event_id: Annotated[str, Field(pattern=r"^[0-9a-f]{32}$")]
+    event_id: Annotated[str, Field(pattern=EVENT_ID_PATTERN)]
     event_type: Identifier
     ts_utc: Annotated[str, Field(pattern=RFC3339_PATTERN)]
     """RFC 3339 with an upper-case ``T`` and a ``Z`` or ``±HH:MM`` offset: exactly what every consumer
@@ -35,9 +37,17 @@ class EventEnvelope(FrozenModel):
         return value
 
 
+@functools.lru_cache(maxsize=4_096)
+def _iso_second(second: int) -> str:
+    return datetime.fromtimestamp(second, tz=UTC).isoformat()
+
+
 def iso_utc(ts_ms: int) -> str:
-    """Epoch milliseconds as the envelope's ISO-8601 UTC form (millisecond precision)."""
-    return datetime.fromtimestamp(ts_ms / 1000, tz=UTC).isoformat(timespec="milliseconds")
+    """Epoch milliseconds as the envelope's ISO-8601 UTC form (millisecond precision): the form
+    ``datetime.isoformat(timespec="milliseconds")`` gives, with the second's text formatted once (events
+    come in event-time order, so consecutive ones share it; WSP encodes one per event)."""
+    second, ms = divmod(ts_ms, 1000)
+    return f"{_iso_second(second)[:19]}.{ms:03d}+00:00"
 
 
 def ts_ms(ts: datetime) -> int:

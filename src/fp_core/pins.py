@@ -8,7 +8,9 @@ from pydantic import Field
 
 from fp_core.model import FrozenModel
 
-Identifier = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:\-]+$")]
+IDENTIFIER_PATTERN = r"^[A-Za-z0-9_.:\-]+$"
+IDENTIFIER_MAX = 128
+Identifier = Annotated[str, Field(min_length=1, max_length=IDENTIFIER_MAX, pattern=IDENTIFIER_PATTERN)]
 HexDigest = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
 
 

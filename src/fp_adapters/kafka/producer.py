@@ -31,8 +31,7 @@ class KafkaBusProducer:
         def report(i: int) -> Any:
             def on_delivery(err: KafkaError | None, msg: Any) -> None:
                 if err is None:
-                    # the broker's own values: constructed without re-validation (per message, hot path)
-                    results[i] = Delivery(OriginOffset.model_construct(
+                    results[i] = Delivery(OriginOffset(
                         topic=names.logical(msg.topic()), partition=msg.partition(), offset=msg.offset()), None)
                 else:
                     results[i] = Delivery(None, f"{err.name()}: {err.str()}")

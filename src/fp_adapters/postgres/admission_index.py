@@ -8,11 +8,15 @@ from fp_adapters.postgres.base import PgStore
 from fp_core.admission import Claim
 from fp_core.identity import DedupeKey
 
+SEP = "\x1f"
+"""The ASCII unit separator: no event class, event id or payload hash holds it (identifiers and hex)."""
+
 CLAIM_SQL = """
 INSERT INTO admission_index (platform_run_id, event_class, event_id, payload_hash)
-SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[])
+SELECT %(run)s, c, e, h FROM unnest(string_to_array(%(classes)s, %(sep)s), string_to_array(%(ids)s, %(sep)s),
+                                    string_to_array(%(hashes)s, %(sep)s)) AS u(c, e, h)
 ON CONFLICT DO NOTHING
-RETURNING platform_run_id, event_class, event_id
+RETURNING event_class, event_id
 """
 
 PRIOR_SQL = """
@@ -30,11 +34,27 @@ def _columns(keys: Sequence[DedupeKey]) -> tuple[list[str], list[str], list[str]
     return [k.platform_run_id for k in keys], [k.event_class for k in keys], [k.event_id for k in keys]
 
 
+def _joined(values: list[str]) -> str:
+    """One text parameter for a column (Postgres splits it): psycopg's array dumper costs a Python call
+    per element, a join costs nothing per element."""
+    text = SEP.join(values)
+    if text.count(SEP) != max(len(values) - 1, 0):
+        raise ValueError("a claimed value holds the unit separator")
+    return text
+
+
 class PgAdmissionIndex(PgStore):
     def claim(self, firsts: Mapping[DedupeKey, str]) -> dict[DedupeKey, Claim]:
         keys = list(firsts)
+        by_run: dict[str, list[DedupeKey]] = {}
+        for k in keys:
+            by_run.setdefault(k.platform_run_id, []).append(k)
+        inserted: set[DedupeKey] = set()
         with self.tx() as conn:
-            inserted = {DedupeKey(*r) for r in conn.execute(CLAIM_SQL, (*_columns(keys), [firsts[k] for k in keys]))}
+            for run, mine in by_run.items():
+                params = {"run": run, "sep": SEP, "classes": _joined([k.event_class for k in mine]),
+                          "ids": _joined([k.event_id for k in mine]), "hashes": _joined([firsts[k] for k in mine])}
+                inserted.update(DedupeKey(run, c, e) for c, e in conn.execute(CLAIM_SQL, params))
             # Conflicts: the insert waited for any concurrent winner to commit, so a new statement sees it.
             prior = [k for k in keys if k not in inserted]
             rows = conn.execute(PRIOR_SQL, _columns(prior)).fetchall() if prior else []

@@ -8,12 +8,13 @@ read timing. Offsets are reported safe only after the join plane, audit and acti
 from __future__ import annotations
 
 import heapq
-import json
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
+
+import orjson
 
 from fp_core import topics
 from fp_core.cases import case_trigger_for
@@ -172,7 +173,7 @@ class DecisionLoop:
             self._position[tp] = o.offset + 1
             self.stats.consumed_by_topic[o.topic] = self.stats.consumed_by_topic.get(o.topic, 0) + 1
             try:
-                body = json.loads(rec.value)
+                body = orjson.loads(rec.value)
                 if body["pins"]["platform_run_id"] != run:
                     self.stats.foreign_records += 1
                     continue
@@ -185,6 +186,8 @@ class DecisionLoop:
                         merchant_country=payload["merchant_country"], origin=o)
                 else:
                     kind, key_field = CONTEXT_TOPICS[o.topic]
+                    if not isinstance(payload, dict):
+                        raise TypeError(f"payload is {type(payload).__name__}, not an object")
                     item = ContextItem(kind=kind, key=str(payload[key_field]), ts_ms=t, payload=payload, origin=o)
             except (ValueError, KeyError, TypeError, AttributeError) as exc:
                 # A record RTDL cannot use never stops the loop: it is dead-lettered, with its reason.

@@ -6,7 +6,6 @@ resolved by re-submitting the same events, which IG turns into an idempotent re-
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -52,7 +51,7 @@ def read_stream_view(objects: ObjectStore, keys: Sequence[str]) -> Iterator[Stre
     for key in keys:
         for line in objects.get(key).splitlines():
             if line:
-                d = json.loads(line)
+                d = orjson.loads(line)
                 yield StreamRow(d["event_type"], d["natural_key"], d["ts_ms"], d["payload"])
 
 

@@ -1,0 +1,83 @@
+"""The hot paths' fast forms agree with their references: ``screen`` (msgspec first, pydantic when anything
+is off) gives the same Candidate or Rejection as ``screen_reference`` on every input, and the cached
+``iso_utc`` the same text as ``datetime.isoformat``."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from fp_core.admission import Candidate, _fast_candidate, screen, screen_reference
+from fp_core.envelope import iso_utc
+from fp_core.event_class import FRAUD_CLASS_MAP
+from fp_core.services.wsp import Encoder
+from fp_core.world import StreamRow, generate_world
+from tests.unit.test_admission import PINS, envelope
+
+GOOD: dict[str, Any] = json.loads(envelope())
+ROWS = [r for r in generate_world(3, 400) if isinstance(r, StreamRow)]
+
+# values a hostile producer might put anywhere: near-misses of every pattern and type
+TRICKY = st.sampled_from([
+    "", "\n", "abc\n", "GB\n", "gb", "G B", "٣", "2026-01-01T00:00:00.000+00:00\n", "2026-01-01t00:00:00Z",
+    "2026-01-01T00:00:00Z", "2026-01-01T00:00:00.1234567+00:00", "٢٠٢٦-01-01T00:00:00Z", "0" * 31, "0" * 32 + "\n",
+    "A" * 32, "a" * 129, "fp.event.v1", "traffic_fraud", "transaction", "web", "pos", "x\u0000y", "\ud800",
+    True, False, None, 0, 1, -1, 7, 7.0, 500, 500.0, 2**63, 2**70, 1e308, 0.1, [], {}, [1], {"a": 1},
+])
+VALUES = TRICKY | st.text(max_size=12) | st.integers() | st.floats(allow_nan=False, allow_infinity=False)
+
+
+def _mutate(doc: dict[str, Any], data: st.DataObject) -> bytes:
+    where = data.draw(st.sampled_from(["top", "pins", "payload"]))
+    target = doc[where] if isinstance(doc.get(where), dict) else doc
+    action = data.draw(st.sampled_from(["set", "add", "drop"]))
+    if action == "add":
+        target[data.draw(st.sampled_from(["extra", "producer", "seed", "x"]) | st.text(max_size=4))] = \
+            data.draw(VALUES)
+    elif action == "drop" and target:
+        target.pop(data.draw(st.sampled_from(sorted(target))))
+    elif target:
+        target[data.draw(st.sampled_from(sorted(target)))] = data.draw(VALUES)
+    text = json.dumps(doc, ensure_ascii=data.draw(st.booleans()))
+    if data.draw(st.booleans()):  # a duplicated key: the last one counts, for both parsers
+        text = text.replace('"producer": "wsp"', '"producer": "x", "producer": "wsp"')
+    return text.encode("utf-8", "surrogatepass")
+
+
+@settings(max_examples=1_500, deadline=None)
+@given(st.sampled_from(range(len(ROWS))), st.data())
+def test_fast_screen_agrees_with_the_reference_on_mutated_events(index: int, data: st.DataObject) -> None:
+    doc = json.loads(Encoder(PINS, FRAUD_CLASS_MAP)(ROWS[index]).raw)
+    for _ in range(data.draw(st.integers(1, 3))):
+        raw = _mutate(doc, data)
+        doc = json.loads(raw) if data.draw(st.booleans()) else doc
+        assert screen(raw, PINS, FRAUD_CLASS_MAP) == screen_reference(raw, PINS, FRAUD_CLASS_MAP)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.binary(max_size=300))
+def test_fast_screen_agrees_with_the_reference_on_any_bytes(raw: bytes) -> None:
+    assert screen(raw, PINS, FRAUD_CLASS_MAP) == screen_reference(raw, PINS, FRAUD_CLASS_MAP)
+
+
+def test_well_formed_events_take_the_fast_path_with_the_reference_result() -> None:
+    encode = Encoder(PINS, FRAUD_CLASS_MAP)
+    raws = [encode(row).raw for row in ROWS] + [envelope()]
+    for raw in raws:
+        fast = _fast_candidate(raw, PINS, FRAUD_CLASS_MAP)
+        assert isinstance(fast, Candidate)
+        assert fast == screen_reference(raw, PINS, FRAUD_CLASS_MAP)
+    # pretty-printed, keys reordered: still the fast path, still the same candidate
+    spaced = json.dumps(dict(reversed(list(GOOD.items()))), indent=2).encode()
+    assert _fast_candidate(spaced, PINS, FRAUD_CLASS_MAP) == screen_reference(spaced, PINS, FRAUD_CLASS_MAP)
+
+
+@settings(max_examples=3_000, deadline=None)
+@given(st.integers(-2_208_988_800_000, 7_258_118_400_000))  # 1900..2200: where the float reference is exact
+def test_iso_utc_is_isoformat_at_millisecond_precision(ts_ms: int) -> None:
+    reference = datetime.fromtimestamp(ts_ms / 1000, tz=UTC).isoformat(timespec="milliseconds")
+    assert iso_utc(ts_ms) == reference
