@@ -300,12 +300,21 @@ def active_bundle(records: Sequence[RegistryRecord]) -> ScoringBundle:
     return DEFAULT_BUNDLE
 
 
+def not_registered(bundle_id: str, known: Iterable[str], shown: int = 5) -> NotFound:
+    """The error for an unknown bundle id: one line, naming a few of the registered ones (a registry
+    grows without bound; ``fp bundle list`` shows them all)."""
+    names = sorted(known)
+    more = f" and {len(names) - shown} more (fp bundle list)" if len(names) > shown else ""
+    listed = ", ".join(names[:shown]) + more
+    return NotFound(f"bundle {bundle_id!r} is not registered (known: {listed or 'none'})")
+
+
 def activation(records: Sequence[RegistryRecord], bundle_id: str, now_ms: int) -> list[RegistryRecord]:
     """The records that make ``bundle_id`` the active bundle: the current one retired, this one activated
     (nothing when it is already active)."""
     view = registry_view(records)
     if bundle_id not in view:
-        raise NotFound(f"bundle {bundle_id!r} is not registered (known: {sorted(view)})")
+        raise not_registered(bundle_id, view)
     seq = len(records)
     out = []
     for other, (_b, status) in view.items():

@@ -33,6 +33,7 @@ from fp_core.learning import (
     dataset_rows,
     evaluation_key,
     model_prefix,
+    not_registered,
     precision_recall_at,
     registry_view,
     rescore,
@@ -107,7 +108,7 @@ class BundleRegistry:
     def show(self, bundle_id: str) -> tuple[ScoringBundle, BundleStatus]:
         view = registry_view(self.records.records())
         if bundle_id not in view:
-            raise NotFound(f"bundle {bundle_id!r} is not registered (known: {sorted(view)})")
+            raise not_registered(bundle_id, view)
         return view[bundle_id]
 
     def bundle(self, bundle_id: str) -> ScoringBundle:
