@@ -3,7 +3,7 @@
 A component is a process tree: its live processes' user+system time plus what they reaped from
 children that ended (Postgres backends, the RTDL process). The difference of two snapshots is the CPU a
 component spent between them, whatever started or ended in between. Components: this process (WSP, IG
-and the orchestrator's stages), its children (RTDL), and each substrate service found by its pid file.
+and the orchestrator's stages), its children (RTDL), and each running substrate service.
 """
 
 from __future__ import annotations
@@ -12,15 +12,9 @@ import os
 import resource
 from pathlib import Path
 
-from fp_ops.layout import substrate_dir
+from fp_ops.substrate import services
 
 TICK = os.sysconf("SC_CLK_TCK")
-
-
-def _pid_files() -> dict[str, Path]:
-    root = substrate_dir()
-    return {"kafka": root / "kafka/pid", "postgres": root / "postgres/data/postmaster.pid",
-            "redis": root / "redis/pid", "object_store": root / "objects/pid"}
 
 
 def _stat(pid: int) -> tuple[int, float] | None:
@@ -64,13 +58,10 @@ def snapshot() -> dict[str, float]:
     kids = resource.getrusage(resource.RUSAGE_CHILDREN)
     out = {"platform_process": me.ru_utime + me.ru_stime, "rtdl_process": kids.ru_utime + kids.ru_stime}
     procs = _processes()
-    for name, pid_file in _pid_files().items():
-        try:
-            pid = int(pid_file.read_text().split()[0])
-        except (OSError, ValueError, IndexError):
-            continue
+    for service in services():  # the substrate's own services, found by their own pid records
+        pid = service.pid()
         if pid in procs:
-            out[name] = _tree_seconds(pid, procs)
+            out[service.name] = _tree_seconds(pid, procs)
     return out
 
 

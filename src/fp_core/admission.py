@@ -8,6 +8,7 @@ QUARANTINE with a reason from the closed set.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -122,16 +123,11 @@ _decode_wire = msgspec.json.Decoder(_WireEnvelope).decode
 _event_id_ok = _fullmatch(EVENT_ID_PATTERN)
 _identifier_ok = _fullmatch(IDENTIFIER_PATTERN, IDENTIFIER_MAX)
 _timestamp_ok = _fullmatch(RFC3339_PATTERN)
-_WIRE_PINS: dict[ContextPins, _WirePins] = {}
 
 
+@functools.lru_cache(maxsize=64)
 def _wire_pins(pins: ContextPins) -> _WirePins:
-    hit = _WIRE_PINS.get(pins)
-    if hit is None:
-        if len(_WIRE_PINS) >= 64:
-            _WIRE_PINS.clear()
-        hit = _WIRE_PINS[pins] = _WirePins(**pins.model_dump())
-    return hit
+    return _WirePins(**pins.model_dump())
 
 
 def _fast_candidate(raw: bytes, expected: ContextPins, class_map: Mapping[str, EventClass]) -> Candidate | None:

@@ -38,6 +38,10 @@ class LocalService(Protocol):
 
     def running(self) -> bool: ...
 
+    def pid(self) -> int | None:
+        """The service's main process (its pid file), or None when it has none."""
+        ...
+
     def stop(self) -> bool:
         """Stop it if running; True when something was stopped."""
         ...
