@@ -171,7 +171,7 @@ def create_app(container: Platform, platform_run_id: str, auth: Authenticator, l
         if isinstance(grant, JSONResponse):
             return grant
         try:
-            found = await run_in_threadpool(container.adapters.receipts().stored, [receipt_id])
+            found = await run_in_threadpool(container.adapters.receipts().stored, platform_run_id, [receipt_id])
         except TransientError as exc:
             return _error(503, f"substrate unavailable: {str(exc)[:200]}", None, limits.retry_after_s)
         r = found.get(receipt_id)
@@ -202,7 +202,8 @@ def create_app(container: Platform, platform_run_id: str, auth: Authenticator, l
         def check() -> dict[str, str]:
             out: dict[str, str] = {}
             for name, probe in (("run_ready", lambda: served.pins().platform_run_id),
-                                ("receipt_store", lambda: container.adapters.receipts().stored(["-"])),
+                                ("receipt_store",
+                                 lambda: container.adapters.receipts().stored(served.pins().platform_run_id, ["-"])),
                                 ("bus", lambda: container.probe().end_offsets([topics.CONTROL]))):
                 try:
                     probe()

@@ -195,8 +195,8 @@ class ReceiptLog(Protocol):
         """One transaction; receipt ids already stored are kept as first written (never a second one)."""
         ...
 
-    def stored(self, receipt_ids: Sequence[str]) -> dict[str, Receipt]:
-        """The receipts among ``receipt_ids`` that are durable, by id (how IG recognises a batch it
+    def stored(self, platform_run_id: str, receipt_ids: Sequence[str]) -> dict[str, Receipt]:
+        """The run's receipts among ``receipt_ids`` that are durable, by id (how IG recognises a batch it
         already made durable)."""
         ...
 

@@ -111,7 +111,7 @@ from fp_core.services.run import RunResult, RunWorkflow
 from fp_core.services.sr import ScenarioRunner
 from fp_core.services.wsp import WorldStreamer
 
-__version__ = "0.5.1"
+__version__ = "0.6.0"
 
 
 def environments() -> list[str]:

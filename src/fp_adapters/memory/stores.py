@@ -94,10 +94,11 @@ class MemReceiptLog:
                         self._s.admitted.add(DedupeKey(r.platform_run_id, r.event_class, r.event_id))
             self._s.publishes.extend(publishes)
 
-    def stored(self, receipt_ids: Sequence[str]) -> dict[str, Receipt]:
+    def stored(self, platform_run_id: str, receipt_ids: Sequence[str]) -> dict[str, Receipt]:
         with self._s.lock:
             wanted = set(receipt_ids) & self._s.receipt_ids
-            return {r.receipt_id: r for r in self._s.receipts if r.receipt_id in wanted}
+            return {r.receipt_id: r for r in self._s.receipts
+                    if r.receipt_id in wanted and r.platform_run_id == platform_run_id}
 
     def _mine(self, platform_run_id: str) -> list[Receipt]:
         with self._s.lock:

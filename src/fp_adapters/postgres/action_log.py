@@ -35,7 +35,7 @@ class PgActionLog(PgStore):
         SELECT (SELECT count(*) FROM action_intents WHERE platform_run_id = %(r)s),
                (SELECT count(*) FROM action_outcomes WHERE platform_run_id = %(r)s),
                (SELECT count(*) - count(DISTINCT i.decision_id) FROM action_outcomes o
-                  JOIN action_intents i USING (idempotency_key) WHERE o.platform_run_id = %(r)s)
+                  JOIN action_intents i USING (platform_run_id, idempotency_key) WHERE o.platform_run_id = %(r)s)
         """
         with self.tx() as conn:
             row = conn.execute(sql, {"r": platform_run_id}).fetchone()

@@ -49,7 +49,7 @@ class PgReceiptLog(PgStore):
                         cp.write_row(_row(r))
             else:
                 cur.executemany(f"INSERT INTO receipts ({RECEIPT_COLS}) VALUES ({', '.join(['%s'] * 14)}) "
-                                "ON CONFLICT (receipt_id) DO NOTHING", [_row(r) for r in receipts])
+                                "ON CONFLICT (platform_run_id, receipt_id) DO NOTHING", [_row(r) for r in receipts])
             if publishes:
                 with cur.copy("COPY publish_log (platform_run_id, event_class, event_id, state, pub_topic, "
                               "pub_partition, pub_offset, error) FROM STDIN") as cp:
@@ -59,10 +59,10 @@ class PgReceiptLog(PgStore):
                                       at.topic if at else None, at.partition if at else None,
                                       at.offset if at else None, p.error))
 
-    def stored(self, receipt_ids: Sequence[str]) -> dict[str, Receipt]:
+    def stored(self, platform_run_id: str, receipt_ids: Sequence[str]) -> dict[str, Receipt]:
         with self.tx() as conn:
-            rows = conn.execute(f"SELECT {RECEIPT_COLS} FROM receipts WHERE receipt_id = ANY(%s)",
-                                (list(receipt_ids),)).fetchall()
+            rows = conn.execute(f"SELECT {RECEIPT_COLS} FROM receipts WHERE platform_run_id = %s "
+                                "AND receipt_id = ANY(%s)", (platform_run_id, list(receipt_ids))).fetchall()
         return {r.receipt_id: r for r in map(_receipt, rows)}
 
     def counts(self, platform_run_id: str) -> dict[str, dict[str, int]]:

@@ -64,9 +64,9 @@ class IngestionGate:
     def _submit(self, submission_id: str, raws: Sequence[bytes]) -> list[Receipt]:
         run = self.pins.platform_run_id
         receipt_ids = [derive_id("receipt", run, submission_id, pos) for pos in range(len(raws))]
-        if receipt_ids and self.receipts.stored(receipt_ids[:1]):
+        if receipt_ids and self.receipts.stored(run, receipt_ids[:1]):
             # Receipts of one submission are written in one transaction: the first one stands for all.
-            stored = self.receipts.stored(receipt_ids)
+            stored = self.receipts.stored(run, receipt_ids)
             if len(stored) == len(receipt_ids):
                 self.log.info("ig.resubmitted", platform_run_id=run, submission_id=submission_id,
                               receipts=len(stored))
