@@ -50,6 +50,7 @@ from fp_adapters.postgres.bundle_registry import PgRegistryLog
 from fp_adapters.postgres.case_store import PgCaseStore
 from fp_adapters.postgres.checkpoints import PgCheckpointLog
 from fp_adapters.postgres.connection import migrate, open_pool, translated
+from fp_adapters.postgres.decision_ledger import PgDecisionLedger
 from fp_adapters.postgres.label_store import PgLabelStore
 from fp_adapters.postgres.quarantine_index import PgQuarantineIndex
 from fp_adapters.postgres.receipts import PgReceiptLog
@@ -75,7 +76,7 @@ from fp_core.services.learning import BundleRegistry, DatasetBuilder, ModelTrain
 from fp_core.services.ls import LabelService
 from fp_core.services.replay import Replayer
 from fp_core.services.reporter import Reporter
-from fp_core.services.rtdl import DecisionLoop, RtdlStage
+from fp_core.services.rtdl import DecisionLoop, RtdlStage, SeparateLedger
 from fp_core.services.run import RunWorkflow
 from fp_core.services.sr import ScenarioRunner
 from fp_core.services.wsp import WorldStreamer
@@ -154,6 +155,7 @@ class KafkaAdapters(containers.DeclarativeContainer):
         redis_client, settings)
     audit_log = providers.Singleton(PgAuditLog, pg)
     action_log = providers.Singleton(PgActionLog, pg)
+    decision_ledger = providers.Singleton(PgDecisionLedger, audit_log, action_log)
     cases = providers.Singleton(PgCaseStore, pg)
     labels = providers.Singleton(PgLabelStore, pg)
     checkpoints = providers.Singleton(PgCheckpointLog, pg)
@@ -206,6 +208,7 @@ class MemoryAdapters(containers.DeclarativeContainer):
     join_store = providers.Singleton(MemJoinStore, substrate)
     audit_log = providers.Singleton(MemAuditLog, substrate)
     action_log = providers.Singleton(MemActionLog, substrate)
+    decision_ledger = providers.Singleton(SeparateLedger, audit_log, action_log)
     cases = providers.Singleton(MemCaseStore, substrate)
     labels = providers.Singleton(MemLabelStore, substrate)
     checkpoints = providers.Singleton(MemCheckpointLog, substrate)
@@ -247,8 +250,8 @@ class Platform(containers.DeclarativeContainer):
         receipts=adapters.receipts, quarantine_index=adapters.quarantine_index, objects=adapters.objects,
         producer=adapters.producer, log=_log(adapters.log, "ig"), tracer=tracer)
     decision_loop = providers.Factory(
-        DecisionLoop, join_store=adapters.join_store, audit_log=adapters.audit_log, action_log=adapters.action_log,
-        producer=adapters.producer, log=_log(adapters.log, "rtdl"), clock=adapters.clock)
+        DecisionLoop, join_store=adapters.join_store, ledger=adapters.decision_ledger, producer=adapters.producer,
+        log=_log(adapters.log, "rtdl"), clock=adapters.clock)
 
     sr = providers.Singleton(ScenarioRunner, objects=adapters.objects, facts=facts, probe=probe,
                              clock=adapters.clock, log=_log(adapters.log, "sr"))

@@ -17,13 +17,13 @@ from dataclasses import dataclass
 from fp_conformance.context import ConformanceContext, captured_logs, envelope
 from fp_conformance.contracts import CONTRACTS
 from fp_core import topics
-from fp_core.decisions import ActionIntent
+from fp_core.decisions import ActionIntent, ActionOutcome, AuditRecord
 from fp_core.degrade import DegradeMode, DegradeReason
 from fp_core.event_class import FRAUD_CLASS_MAP, EventClass
 from fp_core.evidence import bundle_prefix, verify_bundle
 from fp_core.identity import DedupeKey
 from fp_core.offsets import OffsetRange, OriginOffset, merge_ranges
-from fp_core.ports import AuditLog, BusRecord
+from fp_core.ports import BusRecord, DecisionLedger
 from fp_core.receipts import AdmissionOutcome, PublishState, QuarantineReason
 from fp_core.run_config import RunConfig, config_digest
 from fp_core.scoring import ActionType
@@ -185,20 +185,17 @@ def origin_offsets_replayable(ctx: ConformanceContext) -> str:
     return f"{len(ranges)} offset ranges re-read exactly the {len(seen)} consumed records, covering every origin used"
 
 
-class FailingAudit:
-    """An audit log that becomes unavailable once ``armed`` (after some decisions were committed)."""
+class FailingLedger:
+    """The decision ledger, unavailable once ``armed`` (after some decisions were committed)."""
 
-    def __init__(self, inner: AuditLog) -> None:
+    def __init__(self, inner: DecisionLedger) -> None:
         self.inner, self.durable, self.armed = inner, 0, False
 
-    def append(self, records: Sequence[object]) -> int:
+    def record(self, records: Sequence[AuditRecord]) -> list[ActionOutcome]:
         if self.armed:
-            raise ConnectionError("audit store unavailable (injected)")
+            raise ConnectionError("decision ledger unavailable (injected)")
         self.durable += len(records)
-        return self.inner.append(records)  # type: ignore[arg-type]
-
-    def __getattr__(self, name: str) -> object:
-        return getattr(self.inner, name)
+        return self.inner.record(records)
 
 
 def offsets_never_ahead_of_durable_writes(ctx: ConformanceContext) -> str:
@@ -206,7 +203,7 @@ def offsets_never_ahead_of_durable_writes(ctx: ConformanceContext) -> str:
     ready = ctx.container.sr().ready(RunConfig(env=ctx.env, seed=31, events=4000), run)
     stream = ctx.container.wsp().stream(ready)
     start, end = input_range(stream)
-    audit = FailingAudit(ctx.ports.audit_log)
+    audit = FailingLedger(ctx.ports.decision_ledger)
     p = ctx.ports
     group = f"fp-conformance-commit-{ctx.session}"
 
@@ -217,7 +214,7 @@ def offsets_never_ahead_of_durable_writes(ctx: ConformanceContext) -> str:
 
     with ctx.other_container(max_partition_fetch_bytes=8192) as small_fetches:
         loop = small_fetches.decision_loop(pins=ready.pins, bundle=ready.config.bundle, policy=ready.config.policy,
-                                           start=start, end=end, batch_size=20, audit_log=audit)
+                                           start=start, end=end, batch_size=20, ledger=audit)
         try:
             small_fetches.drainer().drain(group, run, 100, start, end, handle, loop.flush)
             raise AssertionError("the injected audit failure did not stop the loop")

@@ -27,6 +27,7 @@ from fp_core.ports import (
     CaseStore,
     CheckpointLog,
     Clock,
+    DecisionLedger,
     JoinStore,
     LabelStore,
     Log,
@@ -52,6 +53,7 @@ class Ports:
     join_store: JoinStore
     audit_log: AuditLog
     action_log: ActionLog
+    decision_ledger: DecisionLedger
     cases: CaseStore
     labels: LabelStore
     checkpoints: CheckpointLog

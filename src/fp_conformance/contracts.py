@@ -10,12 +10,14 @@ from collections.abc import Callable
 from fp_conformance.context import ConformanceContext
 from fp_core import topics
 from fp_core.context import ContextItem, ContextKind
+from fp_core.decisions import AuditRecord, DecisionRecord, audit_record, bundle_ref
+from fp_core.degrade import READY
 from fp_core.errors import NotFound, ObjectExists
 from fp_core.identity import DedupeKey
 from fp_core.learning import BundleEvent, RegistryRecord, active_bundle, registry_view
 from fp_core.offsets import OriginOffset
 from fp_core.ports import BusRecord, OutboundMessage
-from fp_core.scoring import DEFAULT_BUNDLE
+from fp_core.scoring import DEFAULT_BUNDLE, FEATURES, ActionType
 
 CheckFn = Callable[[ConformanceContext], str]
 
@@ -176,5 +178,35 @@ class RegistryLogContract(PortContract):
         return "records append once, read back in order, earlier ones unchanged; the active bundle is a fold"
 
 
+class DecisionLedgerContract(PortContract):
+    port = "DecisionLedger"
+
+    @staticmethod
+    def ledger_records_once_and_acts_once(ctx: ConformanceContext) -> str:
+        """A batch's audit records are readable after ``record``; recording them again (a batch redone after
+        a crash) appends and executes nothing; a batch mixing old and new decisions acts on the new only."""
+        pins = ctx.pins(ctx.run_id("ledger"))
+        run = pins.platform_run_id
+
+        def audit(i: int) -> AuditRecord:
+            return audit_record(DecisionRecord(
+                decision_id=f"{run}-d{i}", pins=pins, event_id=f"e{i}", txn_id=f"t{i}", flow_id=f"f{i}",
+                merchant_id="m", event_ts_ms=i, bundle=bundle_ref(DEFAULT_BUNDLE), policy_id=pins.policy_id,
+                degrade=READY, features=dict.fromkeys(FEATURES, 0.0), score=0.5,
+                action=ActionType.DECLINE if i % 2 else ActionType.APPROVE, card_id=None, origin_offsets=()))
+
+        first, later = [audit(i) for i in range(3)], audit(3)
+        ledger = ctx.ports.decision_ledger
+        acted = ledger.record(first)
+        assert sorted(o.idempotency_key for o in acted) == sorted(r.intent.idempotency_key for r in first), acted
+        assert ledger.record(first) == [], "a batch recorded again acted again"
+        assert [o.idempotency_key for o in ledger.record([first[0], later])] == [later.intent.idempotency_key]
+        stored = list(ctx.ports.audit_log.scan(run))
+        assert stored == sorted([*first, later], key=lambda r: r.audit_id), stored
+        counts = ctx.ports.action_log.outcome_counts(run)
+        assert counts == {"intents": 4, "outcomes": 4, "duplicate_outcomes": 0}, counts
+        return "audit records and actions recorded once per decision, however often a batch is recorded"
+
+
 CONTRACTS: tuple[type[PortContract], ...] = (ObjectStoreContract, AdmissionIndexContract, BusContract,
-                                             JoinStoreContract, RegistryLogContract)
+                                             JoinStoreContract, RegistryLogContract, DecisionLedgerContract)

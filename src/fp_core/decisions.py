@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 from fp_core.degrade import DegradePosture, JoinFrame
 from fp_core.identity import derive_id
@@ -72,6 +73,11 @@ class AuditRecord(FrozenModel):
     platform_run_id: str
     decision: DecisionRecord
     intent: ActionIntent
+
+    @cached_property
+    def document(self) -> str:
+        """The record's JSON, serialised once (DLA stores it, RTDL publishes it on the audit topic)."""
+        return self.model_dump_json()
 
 
 @dataclass(frozen=True, slots=True)

@@ -267,6 +267,14 @@ class ActionLog(Protocol):
         ...
 
 
+class DecisionLedger(Protocol):
+    """DLA then AL for one decision batch: the audit records appended and their intents executed, in one
+    transaction where the store allows it (Postgres). Returns the outcomes executed now, like
+    ``ActionLog.execute``; recording a batch again appends and executes nothing."""
+
+    def record(self, records: Sequence[AuditRecord]) -> list[ActionOutcome]: ...
+
+
 class CaseStore(Protocol):
     """Append-only case timelines; an event id already present is a no-op."""
 

@@ -78,6 +78,7 @@ from fp_core.ports import (
     CaseStore,
     CheckpointLog,
     Clock,
+    DecisionLedger,
     Delivery,
     JoinStore,
     LabelStore,
@@ -106,7 +107,7 @@ from fp_core.services.learning import BundleRegistry, DatasetBuilder, ModelTrain
 from fp_core.services.ls import LabelService
 from fp_core.services.replay import Replayer
 from fp_core.services.reporter import Reporter
-from fp_core.services.rtdl import DecisionLoop, RtdlStage
+from fp_core.services.rtdl import DecisionLoop, RtdlStage, SeparateLedger
 from fp_core.services.run import RunResult, RunWorkflow
 from fp_core.services.sr import ScenarioRunner
 from fp_core.services.wsp import WorldStreamer
@@ -151,6 +152,7 @@ __all__ = [
     "ContextPins",
     "DatasetBuilder",
     "DatasetManifest",
+    "DecisionLedger",
     "DecisionLoop",
     "DecisionPolicy",
     "DecisionRecord",
@@ -209,6 +211,7 @@ __all__ = [
     "ScenarioRunner",
     "ScoringBundle",
     "SecretStore",
+    "SeparateLedger",
     "Settings",
     "StageComplete",
     "StageLauncher",

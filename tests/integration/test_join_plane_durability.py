@@ -18,8 +18,8 @@ from dependency_injector import providers
 
 from fp_adapters.containers import build_container
 from fp_adapters.settings import Settings, load_settings
-from fp_core.decisions import AuditRecord
-from fp_core.ports import AuditLog
+from fp_core.decisions import ActionOutcome, AuditRecord
+from fp_core.ports import DecisionLedger
 from fp_core.run_config import RunConfig
 from fp_core.services.control import input_range
 from fp_core.services.replay import decision_digest
@@ -33,24 +33,21 @@ CONFIG = RunConfig(env="local_parity", seed=8, events=2400, decision_batch=40)
 
 
 class AuditThenRedisCrash:
-    """Marks the AOF's size before RTDL starts; after ``after`` durable audit batches SIGKILLs Redis and
+    """Marks the AOF's size before RTDL starts; after ``after`` durable decision batches SIGKILLs Redis and
     cuts the AOF back to the mark (every write since — this attempt's join plane — is what an unsynced
-    tail loses in a machine crash), then fails the append (the RTDL process dies with it)."""
+    tail loses in a machine crash), then fails the batch (the RTDL process dies with it)."""
 
-    def __init__(self, inner: AuditLog, after: int) -> None:
+    def __init__(self, inner: DecisionLedger, after: int) -> None:
         self.inner, self.after, self.done = inner, after, 0
         newest = newest_incr_aof()
         self.mark = (newest, newest.stat().st_size)
 
-    def append(self, records: Sequence[AuditRecord]) -> int:
+    def record(self, records: Sequence[AuditRecord]) -> list[ActionOutcome]:
         if self.done >= self.after:
             crash_redis(*self.mark)
             raise ConnectionError("RTDL died with Redis (injected)")
         self.done += 1
-        return self.inner.append(records)
-
-    def __getattr__(self, name: str) -> object:
-        return getattr(self.inner, name)
+        return self.inner.record(records)
 
 
 def newest_incr_aof() -> Path:
@@ -77,8 +74,8 @@ def run_rtdl(settings: Settings, run: str, crash_after: int | None) -> dict[str,
     try:
         facts = container.facts().read(run)
         if crash_after is not None:
-            real = container.adapters.audit_log()
-            container.adapters.audit_log.override(providers.Object(AuditThenRedisCrash(real, crash_after)))
+            real = container.adapters.decision_ledger()
+            container.adapters.decision_ledger.override(providers.Object(AuditThenRedisCrash(real, crash_after)))
             with pytest.raises(ConnectionError):
                 container.rtdl().decide(facts.ready, facts.require_stream())
             return {}

@@ -8,8 +8,8 @@ from collections.abc import Sequence
 from dependency_injector import providers
 
 from fp_adapters.containers import Platform
-from fp_core.decisions import AuditRecord
-from fp_core.ports import AuditLog
+from fp_core.decisions import ActionOutcome, AuditRecord
+from fp_core.ports import DecisionLedger
 from fp_core.run_config import RunConfig
 from fp_core.services.replay import decision_digest
 from tests.unit.conftest import memory_container
@@ -17,20 +17,17 @@ from tests.unit.conftest import memory_container
 CONFIG = RunConfig(env="memory", seed=4, events=2000, decision_batch=40)
 
 
-class AuditOutage:
-    """The audit store goes away after ``after`` successful appends (a crash in the middle of RTDL)."""
+class LedgerOutage:
+    """The decision ledger goes away after ``after`` recorded batches (a crash in the middle of RTDL)."""
 
-    def __init__(self, inner: AuditLog, after: int) -> None:
+    def __init__(self, inner: DecisionLedger, after: int) -> None:
         self.inner, self.left = inner, after
 
-    def append(self, records: Sequence[AuditRecord]) -> int:
+    def record(self, records: Sequence[AuditRecord]) -> list[ActionOutcome]:
         if self.left <= 0:
-            raise ConnectionError("audit store unavailable (injected)")
+            raise ConnectionError("decision ledger unavailable (injected)")
         self.left -= 1
-        return self.inner.append(records)
-
-    def __getattr__(self, name: str) -> object:
-        return getattr(self.inner, name)
+        return self.inner.record(records)
 
 
 def decisions(container: Platform, run: str) -> dict[str, str]:
@@ -50,14 +47,14 @@ def test_restarted_rtdl_resumes_rereads_lost_join_state_and_decides_identically(
 
     crashed = memory_container()
     ready, stream = streamed(crashed, "pr-resume")
-    real_audit = crashed.adapters.audit_log()
-    crashed.adapters.audit_log.override(providers.Object(AuditOutage(real_audit, after=4)))
+    real_ledger = crashed.adapters.decision_ledger()
+    crashed.adapters.decision_ledger.override(providers.Object(LedgerOutage(real_ledger, after=4)))
     try:
         crashed.rtdl().decide(ready, stream)  # type: ignore[arg-type]
         raise AssertionError("the injected outage did not stop RTDL")
     except ConnectionError:
         pass
-    crashed.adapters.audit_log.reset_last_overriding()
+    crashed.adapters.decision_ledger.reset_last_overriding()
     before_restart = decisions(crashed, "pr-resume")
     assert 0 < len(before_restart) < len(expected)
     substrate = crashed.adapters.substrate()

@@ -4,8 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from fp_adapters.postgres.base import PgStore
+import psycopg
+
+from fp_adapters.postgres.base import PgStore, column, split
 from fp_core.decisions import ActionIntent, ActionOutcome, outcome_for
+
+INTENTS_SQL = (f"INSERT INTO action_intents (idempotency_key, decision_id, platform_run_id, action) "
+               f"SELECT * FROM unnest({', '.join([split('%s')] * 4)}) ON CONFLICT DO NOTHING RETURNING idempotency_key")
+OUTCOMES_SQL = (f"INSERT INTO action_outcomes (outcome_id, idempotency_key, platform_run_id, action, status) "
+                f"SELECT * FROM unnest({', '.join([split('%s')] * 5)})")
 
 
 class PgActionLog(PgStore):
@@ -13,21 +20,23 @@ class PgActionLog(PgStore):
         if not intents:
             return []
         with self.tx() as conn:
-            rows = conn.execute(
-                "INSERT INTO action_intents (idempotency_key, decision_id, platform_run_id, action) "
-                "SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[]) ON CONFLICT DO NOTHING "
-                "RETURNING idempotency_key",
-                ([i.idempotency_key for i in intents], [i.decision_id for i in intents],
-                 [i.platform_run_id for i in intents], [i.action.value for i in intents])).fetchall()
-            fresh = {r[0] for r in rows}
-            outcomes = [outcome_for(i) for i in intents if i.idempotency_key in fresh]
-            if outcomes:
-                conn.execute(
-                    "INSERT INTO action_outcomes (outcome_id, idempotency_key, platform_run_id, action, status) "
-                    "SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::text[])",
-                    ([o.outcome_id for o in outcomes], [o.idempotency_key for o in outcomes],
-                     [o.platform_run_id for o in outcomes], [o.action.value for o in outcomes],
-                     [o.status for o in outcomes]))
+            return self.execute_on(conn, intents)
+
+    @staticmethod
+    def execute_on(conn: psycopg.Connection, intents: Sequence[ActionIntent]) -> list[ActionOutcome]:
+        """``execute`` inside the caller's transaction."""
+        if not intents:
+            return []
+        rows = conn.execute(INTENTS_SQL, (
+            column([i.idempotency_key for i in intents]), column([i.decision_id for i in intents]),
+            column([i.platform_run_id for i in intents]), column([i.action.value for i in intents]))).fetchall()
+        fresh = {r[0] for r in rows}
+        outcomes = [outcome_for(i) for i in intents if i.idempotency_key in fresh]
+        if outcomes:
+            conn.execute(OUTCOMES_SQL, (
+                column([o.outcome_id for o in outcomes]), column([o.idempotency_key for o in outcomes]),
+                column([o.platform_run_id for o in outcomes]), column([o.action.value for o in outcomes]),
+                column([o.status for o in outcomes])))
         return outcomes
 
     def outcome_counts(self, platform_run_id: str) -> dict[str, int]:

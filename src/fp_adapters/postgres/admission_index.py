@@ -4,17 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from fp_adapters.postgres.base import PgStore
+from fp_adapters.postgres.base import PgStore, column, split
 from fp_core.admission import Claim
 from fp_core.identity import DedupeKey
 
-SEP = "\x1f"
-"""The ASCII unit separator: no event class, event id or payload hash holds it (identifiers and hex)."""
-
-CLAIM_SQL = """
+CLAIM_SQL = f"""
 INSERT INTO admission_index (platform_run_id, event_class, event_id, payload_hash)
-SELECT %(run)s, c, e, h FROM unnest(string_to_array(%(classes)s, %(sep)s), string_to_array(%(ids)s, %(sep)s),
-                                    string_to_array(%(hashes)s, %(sep)s)) AS u(c, e, h)
+SELECT %(run)s, c, e, h FROM unnest({split("%(classes)s")}, {split("%(ids)s")}, {split("%(hashes)s")}) AS u(c, e, h)
 ON CONFLICT DO NOTHING
 RETURNING event_class, event_id
 """
@@ -34,15 +30,6 @@ def _columns(keys: Sequence[DedupeKey]) -> tuple[list[str], list[str], list[str]
     return [k.platform_run_id for k in keys], [k.event_class for k in keys], [k.event_id for k in keys]
 
 
-def _joined(values: list[str]) -> str:
-    """One text parameter for a column (Postgres splits it): psycopg's array dumper costs a Python call
-    per element, a join costs nothing per element."""
-    text = SEP.join(values)
-    if text.count(SEP) != max(len(values) - 1, 0):
-        raise ValueError("a claimed value holds the unit separator")
-    return text
-
-
 class PgAdmissionIndex(PgStore):
     def claim(self, firsts: Mapping[DedupeKey, str]) -> dict[DedupeKey, Claim]:
         keys = list(firsts)
@@ -52,8 +39,8 @@ class PgAdmissionIndex(PgStore):
         inserted: set[DedupeKey] = set()
         with self.tx() as conn:
             for run, mine in by_run.items():
-                params = {"run": run, "sep": SEP, "classes": _joined([k.event_class for k in mine]),
-                          "ids": _joined([k.event_id for k in mine]), "hashes": _joined([firsts[k] for k in mine])}
+                params = {"run": run, "classes": column([k.event_class for k in mine]),
+                          "ids": column([k.event_id for k in mine]), "hashes": column([firsts[k] for k in mine])}
                 inserted.update(DedupeKey(run, c, e) for c, e in conn.execute(CLAIM_SQL, params))
             # Conflicts: the insert waited for any concurrent winner to commit, so a new statement sees it.
             prior = [k for k in keys if k not in inserted]

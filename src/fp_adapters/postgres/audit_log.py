@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
+import psycopg
+
 from fp_adapters.postgres.base import JsonRecordLog
 from fp_core.decisions import AuditRecord
 
@@ -13,8 +15,15 @@ class PgAuditLog(JsonRecordLog):
     columns = ("audit_id", "platform_run_id", "event_id", "record")
 
     def append(self, records: Sequence[AuditRecord]) -> int:
-        return self.insert([(r.audit_id, r.platform_run_id, r.decision.event_id, r.model_dump_json())
-                            for r in records])
+        return self.insert(self._rows(records))
+
+    def append_on(self, conn: psycopg.Connection, records: Sequence[AuditRecord]) -> int:
+        """``append`` inside the caller's transaction."""
+        return self.insert_on(conn, self._rows(records)) if records else 0
+
+    @staticmethod
+    def _rows(records: Sequence[AuditRecord]) -> list[tuple[str, ...]]:
+        return [(r.audit_id, r.platform_run_id, r.decision.event_id, r.document) for r in records]
 
     def scan(self, platform_run_id: str) -> Iterator[AuditRecord]:
         with self.tx() as conn, conn.cursor(name="audit_scan") as cur:

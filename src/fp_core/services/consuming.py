@@ -47,6 +47,9 @@ class RangeConsumer:
     max_batch: int = 5_000
     stall_timeout_s: float = 60.0
     tracer: Tracer = NO_TRACE
+    poll_timeout_s: float = 0.02
+    """How long a poll waits to fill a batch: a backlog fills it at once, a trickle is handled every
+    ``poll_timeout_s`` (so batches are small under low load and large under high; D51)."""
 
     def drain(self, start: Mapping[TopicPartition, int], end: Ends, handle: Handler,
               flush: Flush | None = None, throttle: Throttle | None = None) -> DrainReport:
@@ -63,6 +66,8 @@ class RangeConsumer:
         todo = set(start) if end_now is None else {tp for tp in start if start[tp] < end_now.get(tp, 0)}
         if todo:
             self.consumer.assign({tp: start[tp] for tp in todo})
+        self.log.info("consumer.assigned", platform_run_id=self.platform_run_id, group=self.group,
+                      partitions=len(todo), following=end_now is None)
         last_progress = self.clock.monotonic()
         while True:
             if end_now is None:
@@ -73,7 +78,7 @@ class RangeConsumer:
             # Ask only for what remains: a poll for more than the range holds waits out its timeout.
             remaining = (self.max_batch if end_now is None else
                          sum(max(0, end_now.get(tp, 0) - position[tp]) for tp in todo))
-            records = self.consumer.poll_batch(max(1, min(self.max_batch, remaining)), 0.5)
+            records = self.consumer.poll_batch(max(1, min(self.max_batch, remaining)), self.poll_timeout_s)
             if not records:
                 if end_now is not None and self.clock.monotonic() - last_progress > self.stall_timeout_s:
                     missing = {f"{t}:{p}": end_now[(t, p)] - position[(t, p)] for t, p in todo

@@ -40,7 +40,7 @@ from fp_core.run_config import RunConfig
 from fp_core.scoring import ScoringBundle
 from fp_core.services.archive import parse_archive_key
 from fp_core.services.consuming import Drainer
-from fp_core.services.rtdl import DecisionLoop
+from fp_core.services.rtdl import DecisionLoop, SeparateLedger
 
 Source = Literal["kafka", "archive"]
 MAX_DIFFERENCES = 20
@@ -232,7 +232,7 @@ class Replayer:
             end[tp] = max(end.get(tp, r.end_offset + 1), r.end_offset + 1)
         used = bundle or config.bundle
         loop = self._loop(pins=pins, bundle=used, policy=config.policy, start=start, end=end, batch_size=batch_size,
-                          audit_log=sink, action_log=NoActions(), producer=DiscardingBus(),
+                          ledger=SeparateLedger(sink, NoActions()), producer=DiscardingBus(),
                           join_namespace=f"{run}~{replay_id}")
         consumer = (self._consumer(f"fp-replay-{replay_id}") if source == "kafka"
                     else ArchiveConsumer(self._objects, self._codec, anchors_doc.archive_objects))

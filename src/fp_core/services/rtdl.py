@@ -19,7 +19,7 @@ import orjson
 from fp_core import topics
 from fp_core.cases import case_trigger_for
 from fp_core.context import ContextItem, ContextKind
-from fp_core.decisions import AuditRecord, TransactionView, audit_record, decide
+from fp_core.decisions import ActionOutcome, AuditRecord, TransactionView, audit_record, decide
 from fp_core.degrade import JoinFrame, assess_join_readiness
 from fp_core.envelope import ts_ms
 from fp_core.errors import PublishAmbiguous
@@ -34,6 +34,7 @@ from fp_core.ports import (
     BusProducer,
     BusRecord,
     Clock,
+    DecisionLedger,
     JoinStore,
     Log,
     OutboundMessage,
@@ -133,6 +134,20 @@ class RtdlStats:
 
 
 @dataclass
+class SeparateLedger:
+    """A DecisionLedger over an AuditLog and an ActionLog that share no transaction: the audit records are
+    appended first, then the intents executed (each step idempotent, so a batch redone after a crash
+    between them completes it)."""
+
+    audit_log: AuditLog
+    action_log: ActionLog
+
+    def record(self, records: Sequence[AuditRecord]) -> list[ActionOutcome]:
+        self.audit_log.append(records)
+        return self.action_log.execute([r.intent for r in records])
+
+
+@dataclass
 class DecisionLoop:
     """Handler for the RTDL consumer group; feed it to ``RangeConsumer.drain`` with ``flush``."""
 
@@ -140,8 +155,7 @@ class DecisionLoop:
     bundle: ScoringBundle
     policy: DecisionPolicy
     join_store: JoinStore
-    audit_log: AuditLog
-    action_log: ActionLog
+    ledger: DecisionLedger
     producer: BusProducer
     log: Log
     start: Mapping[TopicPartition, int]
@@ -278,10 +292,8 @@ class DecisionLoop:
         for t, f in zip(batch, frames, strict=True):
             velocity = next(counts) if f.entities is not None else None
             records.append(audit_record(decide(t, f, velocity, self.pins, self.bundle, self.policy)))
-        self.audit_log.append(records)
-        outcomes = self.action_log.execute([r.intent for r in records])
-        messages = [OutboundMessage(topics.AUDIT, r.audit_id.encode(), r.model_dump_json().encode())
-                    for r in records]
+        outcomes = self.ledger.record(records)
+        messages = [OutboundMessage(topics.AUDIT, r.audit_id.encode(), r.document.encode()) for r in records]
         for r in records:
             trigger = case_trigger_for(r.decision, self.policy.case_trigger_actions)
             if trigger is not None:
