@@ -18,7 +18,8 @@ def arguments(events: int, seed: int, **extra: float | bool | str) -> argparse.N
     ap.add_argument("--seed", type=int, default=seed)
     for name, default in extra.items():
         if isinstance(default, bool):
-            ap.add_argument(f"--{name}", action="store_true", help=f"{name} output only")
+            ap.add_argument(f"--{name.replace('_', '-')}", dest=name, action="store_true",
+                            help=name.replace("_", " "))
         else:
             ap.add_argument(f"--{name.replace('_', '-')}", dest=name, type=type(default), default=default)
     return ap.parse_args()

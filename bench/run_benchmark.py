@@ -9,8 +9,17 @@ from __future__ import annotations
 
 import json
 import resource
+import subprocess
+import sys
+import tempfile
 import time
 import uuid
+from pathlib import Path
+from typing import Any
+
+import orjson
+from confluent_kafka import Producer
+from confluent_kafka.admin import AdminClient, NewTopic
 
 from bench._common import arguments, sealed_platform
 from bench._cpu import per_event_us, snapshot
@@ -22,6 +31,7 @@ from fp_adapters.settings import load_settings
 from fp_apps.wiring import platform
 from fp_core import topics
 from fp_core.event_class import FRAUD_CLASS_MAP
+from fp_core.pins import ContextPins
 from fp_core.ports import OutboundMessage
 from fp_core.run_config import RunConfig
 from fp_core.services.sr import seal_world
@@ -32,20 +42,28 @@ def rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def raw_kafka(events: int, seed: int, batch: int) -> dict[str, float]:
-    """Produce the same envelopes to the traffic topic and consume them back, timed (no platform logic)."""
-    settings = load_settings("local_parity")
-    conf = client_config(settings.bus, BusCredentials(bootstrap=settings.bus.bootstrap))
-    names = TopicNames(settings.bus.topic_prefix)
+def envelopes(events: int, seed: int, run_id: str) -> list[bytes]:
+    """The envelopes WSP sends IG for this world, as bytes."""
     with platform("local_parity") as container:
         objects = container.adapters.objects()
         manifest = seal_world(objects, seed, events)
-        from fp_core.pins import ContextPins
-        pins = ContextPins(platform_run_id="bench-raw", scenario_run_id=manifest.scenario_run_id,
+        pins = ContextPins(platform_run_id=run_id, scenario_run_id=manifest.scenario_run_id,
                            manifest_fingerprint=manifest.fingerprint(), seed=seed, schema_version="fp.event.v1",
                            policy_id="p", bundle_id="b")
         encoder = Encoder(pins, FRAUD_CLASS_MAP)
-        payloads = [encoder(row).raw for row in read_stream_view(objects, manifest.stream_view_keys())]
+        return [encoder(row).raw for row in read_stream_view(objects, manifest.stream_view_keys())]
+
+
+def bus() -> tuple[dict[str, Any], TopicNames]:
+    settings = load_settings("local_parity")
+    return (client_config(settings.bus, BusCredentials(bootstrap=settings.bus.bootstrap)),
+            TopicNames(settings.bus.topic_prefix))
+
+
+def raw_kafka(events: int, seed: int, batch: int) -> dict[str, float]:
+    """Produce the same envelopes to the traffic topic and consume them back, timed (no platform logic)."""
+    payloads = envelopes(events, seed, "bench-raw")
+    conf, names = bus()
     producer = KafkaBusProducer(conf, names)
     consumer = KafkaBusConsumer(conf, f"bench-raw-{uuid.uuid4().hex[:6]}", names)
     start = consumer.end_offsets([topics.TRAFFIC_FRAUD])
@@ -104,11 +122,68 @@ def ig_alone(events: int, seed: int) -> dict[str, object]:
             "events_per_s": round(sent / wall, 1), "cpu_us_per_event": per_event_us(cpu_before, cpu_after, sent)}
 
 
+def quix_interpreter() -> Path:
+    """``.venv-quix`` (created on first use): quixstreams pins pydantic and confluent-kafka below this
+    project's ranges, so the peer runs under an interpreter of its own."""
+    venv = Path(__file__).resolve().parent.parent / ".venv-quix"
+    python = venv / "bin" / "python"
+    if not python.exists():
+        print("[bench] creating .venv-quix for the Quix Streams peer", file=sys.stderr)
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "-q", QUIX_REQUIREMENT], check=True)
+    return python
+
+
+QUIX_REQUIREMENT = "quixstreams>=3.28,<3.29"
+
+
+def quix_peer(events: int, seed: int) -> dict[str, object]:
+    """The same envelopes, keyed by event id, on a fresh input topic; the Quix Streams app (bench/quix_peer.py)
+    admits them under the same dedupe law with RocksDB state. Timed from its first message to its last."""
+    python = quix_interpreter()
+    run_id = f"bench-quix-{uuid.uuid4().hex[:8]}"
+    payloads = envelopes(events, seed, run_id)
+    conf, names = bus()
+    source, sink = f"{names.prefix}bench-quix-in-{run_id}", f"{names.prefix}bench-quix-out-{run_id}"
+    admin = AdminClient(conf)
+    for future in admin.create_topics([NewTopic(t, num_partitions=3, replication_factor=1)
+                                       for t in (source, sink)]).values():
+        future.result(30)
+    producer = Producer({**conf, "linger.ms": 20, "batch.num.messages": 10_000, "enable.idempotence": True})
+    for raw in payloads:
+        while True:
+            try:
+                producer.produce(source, raw, orjson.loads(raw)["event_id"].encode())
+                break
+            except BufferError:
+                producer.poll(0.05)
+    producer.flush(60)
+    class_map = json.dumps({t: c.name for t, c in FRAUD_CLASS_MAP.items()})
+    with tempfile.TemporaryDirectory(prefix="quix-state-") as state_dir:
+        cpu_before = snapshot()
+        done = subprocess.run([str(python), str(Path(__file__).with_name("quix_peer.py")),
+                               "--broker", str(conf["bootstrap.servers"]), "--input", source, "--output", sink,
+                               "--events", str(len(payloads)), "--run-id", run_id, "--class-map", class_map,
+                               "--state-dir", state_dir], capture_output=True, text=True, timeout=600)
+        cpu_after = snapshot()
+    if done.returncode != 0:
+        raise RuntimeError(f"the Quix Streams peer failed: {done.stderr[-2000:]}")
+    result: dict[str, object] = json.loads(done.stdout.strip().splitlines()[-1])
+    cpu = per_event_us(cpu_before, cpu_after, len(payloads))
+    cpu["quix_process"] = cpu.pop("rtdl_process")  # the account's child-process slot: here the peer
+    result["cpu_us_per_event"] = cpu
+    topics_made = [source, sink, *[t for t in admin.list_topics(timeout=10).topics if run_id in t]]
+    for future in admin.delete_topics(sorted(set(topics_made))).values():
+        future.result(30)
+    return result
+
+
 def main() -> None:
-    args = arguments(100_000, 7, json=False)
+    args = arguments(100_000, 7, json=False, no_quix=False)
     run = platform_run(args.events, args.seed)
     platform_rss = round(rss_mb(), 1)  # before the raw-Kafka baseline holds its payloads and buffers
     ig = ig_alone(args.events, args.seed)
+    quix = None if args.no_quix else quix_peer(args.events, args.seed)
     raw = raw_kafka(args.events, args.seed, 5_000)
     ratio = round(float(run["whole_run_events_per_s"]) / raw["events_per_s"], 3)  # type: ignore[arg-type]
     report = {
@@ -117,9 +192,12 @@ def main() -> None:
         "ig_admission_beside_rtdl_events_per_s": run["ig_admission_events_per_s"],
         "rtdl_events_per_s": run["rtdl_events_per_s"], "cpu_us_per_event": run["cpu_us_per_event"],
         "ig_alone_cpu_us_per_event": ig["cpu_us_per_event"],
+        "quix_peer_events_per_s": quix["events_per_s"] if quix else None,
+        "ig_over_quix_peer": (round(float(ig["events_per_s"]) / float(quix["events_per_s"]), 3)  # type: ignore[arg-type]
+                              if quix else None),
         "peak_rss_mb": {"platform_process": platform_rss, "rtdl_process": run["rtdl_peak_rss_mb"],
                         "benchmark_with_raw_kafka": round(rss_mb(), 1)},
-        "platform": run, "ig_alone": ig, "raw_kafka": raw}
+        "platform": run, "ig_alone": ig, "raw_kafka": raw, "quix_peer": quix}
     if args.json:
         print(json.dumps(report, sort_keys=True))
         return
