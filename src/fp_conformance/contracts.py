@@ -203,9 +203,12 @@ class DecisionLedgerContract(PortContract):
         assert [o.idempotency_key for o in ledger.record([first[0], later])] == [later.intent.idempotency_key]
         stored = list(ctx.ports.audit_log.scan(run))
         assert stored == sorted([*first, later], key=lambda r: r.audit_id), stored
+        documents = [AuditRecord.model_validate_json(d) for d in ctx.ports.audit_log.documents(run)]
+        assert documents == stored, "the stored documents are not the records, in audit_id order"
         counts = ctx.ports.action_log.outcome_counts(run)
         assert counts == {"intents": 4, "outcomes": 4, "duplicate_outcomes": 0}, counts
-        return "audit records and actions recorded once per decision, however often a batch is recorded"
+        return ("audit records (and their stored documents) and actions recorded once per decision, however "
+                "often a batch is recorded")
 
 
 CONTRACTS: tuple[type[PortContract], ...] = (ObjectStoreContract, AdmissionIndexContract, BusContract,

@@ -254,6 +254,11 @@ class AuditLog(Protocol):
         """Every record of the run ordered by ``audit_id``, streamed (memory flat in run size)."""
         ...
 
+    def documents(self, platform_run_id: str) -> Iterator[str]:
+        """``scan`` as the records' stored JSON (``AuditRecord.document``), for passes that only read
+        them (digests, counts) and need not validate each record again."""
+        ...
+
     def for_events(self, platform_run_id: str, event_ids: Sequence[str]) -> list[AuditRecord]: ...
 
 

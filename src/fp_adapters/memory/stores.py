@@ -193,6 +193,9 @@ class MemAuditLog:
         for _k, r in mine:
             yield r
 
+    def documents(self, platform_run_id: str) -> Iterator[str]:
+        return (r.document for r in self.scan(platform_run_id))
+
     def for_events(self, platform_run_id: str, event_ids: Sequence[str]) -> list[AuditRecord]:
         ids = set(event_ids)
         return [r for r in self.scan(platform_run_id) if r.decision.event_id in ids]

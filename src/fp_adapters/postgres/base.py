@@ -64,7 +64,7 @@ class JsonRecordLog(PgStore):
                         "ON CONFLICT DO NOTHING", params)
             return max(cur.rowcount, 0)
 
-    def documents(self, where: str, params: Sequence[Any], order: str) -> list[str]:
+    def select_documents(self, where: str, params: Sequence[Any], order: str) -> list[str]:
         with self.tx() as conn:
             rows = conn.execute(f"SELECT record FROM {self.table} WHERE {where} ORDER BY {order}", params).fetchall()
         return [r[0] for r in rows]

@@ -16,4 +16,4 @@ class PgRegistryLog(JsonRecordLog):
         return self.insert([(r.record_id, r.bundle_id, r.event.value, r.model_dump_json()) for r in records])
 
     def records(self) -> list[RegistryRecord]:
-        return [RegistryRecord.model_validate_json(d) for d in self.documents("TRUE", (), "seq")]
+        return [RegistryRecord.model_validate_json(d) for d in self.select_documents("TRUE", (), "seq")]

@@ -17,7 +17,7 @@ class PgCaseStore(JsonRecordLog):
 
     def timeline(self, case_id: str) -> list[CaseTimelineEvent]:
         return [CaseTimelineEvent.model_validate_json(d)
-                for d in self.documents("case_id = %s", (case_id,), "recorded_at, event_id")]
+                for d in self.select_documents("case_id = %s", (case_id,), "recorded_at, event_id")]
 
     def counts(self, platform_run_id: str) -> tuple[int, int]:
         with self.tx() as conn:

@@ -18,4 +18,4 @@ class PgLabelStore(JsonRecordLog):
 
     def for_run(self, platform_run_id: str) -> list[LabelAssertion]:
         return [LabelAssertion.model_validate_json(d)
-                for d in self.documents("platform_run_id = %s", (platform_run_id,), "assertion_id")]
+                for d in self.select_documents("platform_run_id = %s", (platform_run_id,), "assertion_id")]

@@ -16,6 +16,8 @@ import hashlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, Literal
 
+import orjson
+
 from fp_core.canonical import digest
 from fp_core.decisions import ActionIntent, ActionOutcome, AuditRecord, DecisionRecord
 from fp_core.envelope import iso_utc
@@ -48,6 +50,13 @@ MAX_DIFFERENCES = 20
 
 def decision_digest(decision: DecisionRecord) -> str:
     return digest(decision.model_dump(mode="json"))
+
+
+def audited_digest(document: str) -> tuple[str, str]:
+    """``(decision_id, decision_digest)`` of a stored audit record's JSON: the same digest as
+    ``decision_digest`` of the validated record (its JSON form is what ``model_dump(mode="json")`` gives)."""
+    decision = orjson.loads(document)["decision"]
+    return decision["decision_id"], digest(decision)
 
 
 def field_differences(audited: Mapping[str, Any], replayed: Mapping[str, Any], path: str = "") -> list[dict[str, Any]]:
@@ -99,6 +108,9 @@ class ComparingAudit:
                 "fields": field_differences(audited.model_dump(mode="json"), replayed.model_dump(mode="json"))}
 
     def scan(self, platform_run_id: str) -> Iterator[AuditRecord]:
+        return iter(())
+
+    def documents(self, platform_run_id: str) -> Iterator[str]:
         return iter(())
 
     def for_events(self, platform_run_id: str, event_ids: Sequence[str]) -> list[AuditRecord]:
@@ -222,7 +234,7 @@ class Replayer:
         pins = ContextPins.model_validate(header.pins, strict=False)
         started_ms, t0 = self._clock.now_ms(), self._clock.monotonic()
         replay_id = "rp-" + derive_id("replay", run, source, started_ms)[:12]
-        audited = {a.decision.decision_id: decision_digest(a.decision) for a in self._audit_log.scan(run)}
+        audited = dict(map(audited_digest, self._audit_log.documents(run)))
         sink = ComparingAudit(audited, self._audit_log, run)
         start: dict[TopicPartition, int] = {}
         end: dict[TopicPartition, int] = {}

@@ -9,6 +9,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
 from fp_core.canonical import canonical_json
 from fp_core.context import ContextKind
 from fp_core.degrade import DegradeReason
@@ -138,18 +140,20 @@ class Reporter:
         degraded = 0
         missing_flows: list[str] = []
         sample: list[dict[str, Any]] = []
-        for rec in self.audit_log.scan(run):
+        # The stored JSON is the records' JSON form (``model_dump(mode="json")``): read, not re-validated.
+        for document in self.audit_log.documents(run):
             decisions += 1
-            d = rec.decision
-            h.update(canonical_json(d.model_dump(mode="json")) + b"\n")
-            actions[d.action.value] += 1
-            if d.degrade.reasons:
+            rec = orjson.loads(document)
+            d = rec["decision"]
+            h.update(canonical_json(d) + b"\n")
+            actions[d["action"]] += 1
+            if d["degrade"]["reasons"]:
                 degraded += 1
-                reasons.update(r.value for r in d.degrade.reasons)
-                if DegradeReason.FLOW_ANCHOR_MISSING in d.degrade.reasons:
-                    missing_flows.append(d.flow_id)
+                reasons.update(d["degrade"]["reasons"])
+                if DegradeReason.FLOW_ANCHOR_MISSING.value in d["degrade"]["reasons"]:
+                    missing_flows.append(d["flow_id"])
             if len(sample) < 3:
-                sample.append(rec.model_dump(mode="json"))
+                sample.append(rec)
         acts = self.action_log.outcome_counts(run)
         n_cases, n_events = self.cases.counts(run)
         return DlaSummary(
