@@ -11,7 +11,7 @@ log line), as in a deployment where it runs before traffic arrives. How long it 
 reported as ``rtdl_start_s``; a run that starts RTDL and WSP together decides its first seconds from a
 backlog, which is the throughput benchmark's regime, not this one.
 
-    .venv/bin/python -m bench.latency_benchmark --rate 5000 --events 50000
+    .venv/bin/python -m bench.latency_benchmark --rate 5000 --events 50000 [--json]
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ def wait_for_line(path: Path, needle: str, timeout_s: float) -> float:
 
 
 def main() -> None:
-    args = arguments(50_000, 17, rate=5_000.0)
+    args = arguments(50_000, 17, rate=5_000.0, json=False)
     run_id = f"lat-{uuid.uuid4().hex[:8]}"
     with sealed_platform(args.seed, args.events) as container:
         ready = container.sr().ready(RunConfig(env="local_parity", seed=args.seed, events=args.events), run_id)
@@ -59,6 +59,9 @@ def main() -> None:
               "event_time_speedup": round(world_s / offered_s, 1),
               "readiness_bound_ms_event_time": ready.config.policy.readiness_bound_ms,
               "latency_ms": done.stats["latency_ms"]}
+    if args.json:
+        print(json.dumps(report, sort_keys=True))
+        return
     print(json.dumps(report, indent=2))
     lat = done.stats["latency_ms"]
     print(f"decision latency at {report['offered_rate_achieved']} ev/s offered: consumed->durable "
