@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from fp_core.model import FrozenModel
 from fp_core.offsets import OriginOffset
 
 
@@ -17,8 +17,10 @@ class ContextKind(StrEnum):
     FLOW_ANCHOR = "flow_anchor"
 
 
-class ContextItem(FrozenModel):
-    """One admitted context event as the join plane stores it, keyed by ``(kind, key)``."""
+@dataclass(frozen=True, slots=True)
+class ContextItem:
+    """One admitted context event as the join plane stores it, keyed by ``(kind, key)``. Plain data (one is
+    built per context event and per join-plane read): whoever builds one from outside input checks it."""
 
     kind: ContextKind
     key: str

@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fp_adapters.containers import Platform
+from fp_core import topics
 from fp_core.admission import screen
 from fp_core.event_class import FRAUD_CLASS_MAP
 from fp_core.ports import OutboundMessage
@@ -65,12 +66,16 @@ def test_rtdl_dead_letters_a_poisoned_record_and_decides_the_rest(memory: Platfo
     ready = memory.sr().ready(config, "pr-poison")
     stream = memory.wsp().stream(ready)
     poison = json.dumps({"pins": {"platform_run_id": "pr-poison"}, "ts_utc": "not a time", "payload": {}})
-    memory.adapters.producer().publish([OutboundMessage("fp.bus.traffic.fraud.v1", b"m1", poison.encode())])
-    end = memory.adapters.consumer()("probe").end_offsets(["fp.bus.traffic.fraud.v1"])
+    not_an_object = json.dumps({"pins": {"platform_run_id": "pr-poison"}, "ts_utc": "2026-01-01T00:00:00+00:00",
+                                "payload": ["flow_id", "f1"]})  # a context payload must be an object
+    memory.adapters.producer().publish([
+        OutboundMessage(topics.TRAFFIC_FRAUD, b"m1", poison.encode()),
+        OutboundMessage(topics.CONTEXT_FLOW_ANCHOR, b"m1", not_an_object.encode())])
+    end = memory.adapters.consumer()("probe").end_offsets([topics.TRAFFIC_FRAUD, topics.CONTEXT_FLOW_ANCHOR])
     patched = stream.model_copy(update={"end_offsets": {**stream.end_offsets,
                                                        **{f"{t}:{p}": o for (t, p), o in end.items()}}})
     done = memory.rtdl().decide(ready, patched)
-    assert done.stats["dead_letters"] == 1 and done.stats["decisions"] == 100
+    assert done.stats["dead_letters"] == 2 and done.stats["decisions"] == 100
 
 
 def test_a_republished_copy_in_the_same_batch_is_decided_once(memory: Platform) -> None:

@@ -37,7 +37,7 @@ def _encode(item: ContextItem) -> bytes:
 
 
 def _decode(value: bytes) -> ContextItem:
-    """What ``_encode`` wrote (validated again: pydantic's constructor is cheaper than its model_construct)."""
+    """What ``_encode`` wrote (the join plane holds only what RTDL checked on the way in)."""
     kind, key, ts, payload, topic, partition, offset = orjson.loads(value)
     return ContextItem(kind=ContextKind(kind), key=key, ts_ms=ts, payload=payload,
                        origin=OriginOffset(topic=topic, partition=partition, offset=offset))

@@ -200,6 +200,8 @@ class DecisionLoop:
                         merchant_country=payload["merchant_country"], origin=o)
                 else:
                     kind, key_field = CONTEXT_TOPICS[o.topic]
+                    if not isinstance(payload, dict):
+                        raise TypeError(f"payload is a {type(payload).__name__}, not an object")
                     item = ContextItem(kind=kind, key=str(payload[key_field]), ts_ms=t, payload=payload, origin=o)
             except (ValueError, KeyError, TypeError, AttributeError) as exc:
                 # A record RTDL cannot use never stops the loop: it is dead-lettered, with its reason.
