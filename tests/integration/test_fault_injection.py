@@ -31,10 +31,11 @@ from confluent_kafka import Consumer, TopicPartition
 from fp_adapters.containers import Platform, build_container
 from fp_adapters.settings import SETTINGS_JSON_ENV, Settings, load_settings
 from fp_core import topics
+from fp_core.canonical import digest
+from fp_core.decisions import AuditRecord
 from fp_core.evidence import bundle_prefix, verify_bundle
 from fp_core.run_config import RunConfig
 from fp_core.services.control import decode_positions
-from fp_core.services.replay import decision_digest
 from fp_ops import layout
 from fp_ops.process import wait_healthy
 from fp_ops.services.postgres import PostgresService
@@ -165,29 +166,42 @@ def reporter_files(ns: Namespace) -> list[Path]:
     return list((layout.substrate_dir() / "objects" / "data" / bucket / bundle_prefix(RUN)).rglob("*.json"))
 
 
-def bus_copies(ns: Namespace, c: Platform) -> dict[str, list[bytes]]:
-    """Every traffic record of the run on the bus, by event id."""
+def bus_records(ns: Namespace, c: Platform) -> dict[tuple[str, int, int], tuple[str, bytes]]:
+    """Every record of the run's RTDL inputs on the bus: ``(topic, partition, offset) -> (event_id, value)``."""
     facts = c.facts().read(RUN)
     start, end = decode_positions(facts.ready.input_start), decode_positions(facts.require_stream().end_offsets)
-    name = f"{ns.settings.bus.topic_prefix}{topics.TRAFFIC_FRAUD}"
+    prefix = ns.settings.bus.topic_prefix
     consumer = Consumer({"bootstrap.servers": ns.settings.bus.bootstrap, "group.id": f"faults-{uuid.uuid4().hex}",
                          "enable.auto.commit": False})
-    wanted = {p: (start.get((t, p), 0), e) for (t, p), e in end.items() if t == topics.TRAFFIC_FRAUD}
-    consumer.assign([TopicPartition(name, p, lo) for p, (lo, hi) in wanted.items() if hi > lo])
+    wanted = {(t, p): (start.get((t, p), 0), e) for (t, p), e in end.items() if t in topics.RTDL_INPUTS}
+    consumer.assign([TopicPartition(f"{prefix}{t}", p, lo) for (t, p), (lo, hi) in wanted.items() if hi > lo])
     remaining = sum(hi - lo for lo, hi in wanted.values())
-    copies: dict[str, list[bytes]] = {}
+    records: dict[tuple[str, int, int], tuple[str, bytes]] = {}
     deadline = time.monotonic() + 60
     while remaining > 0 and time.monotonic() < deadline:
         for m in consumer.consume(1000, 1.0):
-            partition, offset = m.partition(), m.offset()
-            if m.error() or partition is None or offset is None or offset >= wanted[partition][1]:
+            topic, partition, offset = (m.topic() or "").removeprefix(prefix), m.partition(), m.offset()
+            if m.error() or partition is None or offset is None or offset >= wanted[(topic, partition)][1]:
                 continue
             value = m.value() or b""
-            copies.setdefault(json.loads(value)["event_id"], []).append(value)
+            records[(topic, partition, offset)] = (json.loads(value)["event_id"], value)
             remaining -= 1
     consumer.close()
-    assert remaining == 0, "could not read the run's traffic range"
-    return copies
+    assert remaining == 0, "could not read the run's input range"
+    return records
+
+
+def decided(audits: Iterator[AuditRecord], records: dict[tuple[str, int, int], tuple[str, bytes]]
+            ) -> dict[str, tuple[str, tuple[str, ...]]]:
+    """Each decision as its digest without the origin offsets, and the events (by id) those offsets hold:
+    a re-published copy (a crash between publish and receipts) sits at another offset and shifts the
+    ones after it, so two runs agree on the events a decision used, not on where their copies sit."""
+    out: dict[str, tuple[str, tuple[str, ...]]] = {}
+    for a in audits:
+        d = a.decision
+        used = tuple(records[(o.topic, o.partition, o.offset)][0] for o in d.origin_offsets)
+        out[d.decision_id] = (digest(d.model_dump(mode="json", exclude={"origin_offsets"})), used)
+    return out
 
 
 @dataclass
@@ -198,7 +212,7 @@ class Outcome:
     admitted: set[tuple[str, str]]
     admits_per_event: set[int]
     copies: dict[str, list[bytes]]
-    decisions: dict[str, str]
+    decisions: dict[str, tuple[str, tuple[str, ...]]]
     outcomes: int
     intents: int
     files: dict[str, bytes]
@@ -209,8 +223,12 @@ def outcome(ns: Namespace) -> Outcome:
         receipts = ns.sql("SELECT outcome, count(*) FROM receipts WHERE platform_run_id = %(r)s GROUP BY 1")
         per_event = ns.sql("SELECT event_class, event_id, count(*) FILTER (WHERE outcome = 'ADMIT') "
                            "FROM receipts WHERE platform_run_id = %(r)s AND event_id IS NOT NULL GROUP BY 1, 2")
-        copies = bus_copies(ns, c)
-        decisions = {a.decision.decision_id: decision_digest(a.decision) for a in c.adapters.audit_log().scan(RUN)}
+        records = bus_records(ns, c)
+        copies: dict[str, list[bytes]] = {}
+        for (topic, _p, _o), (event_id, value) in sorted(records.items()):
+            if topic == topics.TRAFFIC_FRAUD:
+                copies.setdefault(event_id, []).append(value)
+        decisions = decided(c.adapters.audit_log().scan(RUN), records)
         prefix = bundle_prefix(RUN)
         objects = c.adapters.objects()
         files = {k.removeprefix(prefix + "/"): objects.get(k) for k in objects.list(prefix + "/")}
@@ -264,7 +282,7 @@ def test_every_component_killed_and_both_stores_restarted_the_run_still_ends_as_
     copies = got.copies
     assert set(copies) == set(expected.copies)
     assert all(len(set(v)) == 1 for v in copies.values()), "a second copy on the bus is not a re-publish"
-    assert got.decisions == expected.decisions
+    assert got.decisions == expected.decisions, "decisions differ (beyond where the copies they used sit)"
     assert got.outcomes == got.intents == len(expected.decisions)
     assert verify_bundle(got.files) == []
     rec = json.loads(got.files["obs/reconciliation.json"])
