@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Annotated
 
 from pydantic import Field
@@ -12,7 +13,10 @@ from fp_core.model import FrozenModel
 Offset = Annotated[int, Field(ge=0)]
 
 
-class OriginOffset(FrozenModel):
+# Plain data: one is built per record consumed and per delivery report. Pydantic validates it inside the
+# evidence models that hold it (non-negative partition and offset, no other fields).
+@dataclass(frozen=True, slots=True)
+class OriginOffset:
     """Where one record sits on the bus."""
 
     topic: str

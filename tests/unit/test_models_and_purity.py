@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import ast
+import dataclasses
 import json
 from pathlib import Path
 
 import pytest
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from fp_core.envelope import EventEnvelope
 from fp_core.evidence import RunCompleted
@@ -23,7 +24,6 @@ CORE = Path(__file__).resolve().parents[2] / "src" / "fp_core"
                    "schema_version": "v", "policy_id": "p", "bundle_id": "b"}, "manifest_fingerprint"),
     (ContextPins, {"platform_run_id": "has space", "scenario_run_id": "sr", "manifest_fingerprint": "a" * 64,
                    "seed": 1, "schema_version": "v", "policy_id": "p", "bundle_id": "b"}, "platform_run_id"),
-    (OriginOffset, {"topic": "t", "partition": -1, "offset": 0}, "partition"),
     (OffsetRange, {"topic": "t", "partition": 0, "start_offset": -2, "end_offset": 0}, "start_offset"),
     (RunConfig, {"env": "e", "seed": 1, "events": 1}, "events"),
     (RunConfig, {"env": "e", "seed": 1, "events": 100, "drills": ["nope"]}, "drills"),
@@ -48,9 +48,23 @@ def test_envelope_requires_timezone_and_rejects_unknown_fields() -> None:
 
 
 def test_models_are_frozen() -> None:
-    o = OriginOffset(topic="t", partition=0, offset=1)
+    r = OffsetRange(topic="t", partition=0, start_offset=1, end_offset=2)
     with pytest.raises(ValidationError):
+        r.end_offset = 3  # type: ignore[misc]
+    o = OriginOffset(topic="t", partition=0, offset=1)
+    with pytest.raises(dataclasses.FrozenInstanceError):
         o.offset = 2  # type: ignore[misc]
+
+
+def test_an_origin_offset_is_validated_where_evidence_holds_it() -> None:
+    """OriginOffset is plain data (built per record); the models holding it validate it from outside input."""
+    with pytest.raises(ValidationError, match="partition"):
+        TypeAdapter(OriginOffset).validate_python({"topic": "t", "partition": -1, "offset": 0})
+    with pytest.raises(ValidationError, match="published_at"):
+        Receipt.model_validate_json(json.dumps({
+            "receipt_id": "r", "platform_run_id": "pr", "scenario_run_id": "sr", "event_class": "c",
+            "event_id": "e", "event_type": "t", "outcome": "ADMIT", "payload_hash": "0" * 64,
+            "publish_state": "PUBLISHED", "published_at": {"topic": "t", "partition": 0, "offset": -5}}))
 
 
 def test_fp_core_reads_no_environment_or_clock_and_opens_no_file() -> None:
