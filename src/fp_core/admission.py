@@ -97,36 +97,24 @@ def _fullmatch(pattern: str, max_length: int | None = None) -> Callable[[str], o
     return re.compile(body, re.ASCII).fullmatch
 
 
-class _WirePins(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
-    platform_run_id: str
-    scenario_run_id: str
-    manifest_fingerprint: str
-    seed: int
-    schema_version: str
-    policy_id: str
-    bundle_id: str
+def _wire_struct(model: type[BaseModel], nested: Mapping[Any, Any] | None = None, frozen: bool = False) -> Any:
+    """A msgspec mirror of a boundary model, for the fast path: the model's fields with their base types,
+    every one required and no other allowed (msgspec is strict on types), nested models replaced by their
+    mirrors. It only narrows what the model accepts; the patterns are checked after decoding."""
+    fields = [(name, (nested or {}).get(f.annotation, f.annotation)) for name, f in model.model_fields.items()]
+    return msgspec.defstruct(f"Wire{model.__name__}", fields, forbid_unknown_fields=True, frozen=frozen)
 
 
-class _WireEnvelope(msgspec.Struct, forbid_unknown_fields=True):
-    """The envelope as the fast path reads it: every field required, types exact (msgspec is strict)."""
-
-    event_id: str
-    event_type: str
-    ts_utc: str
-    pins: _WirePins
-    payload: dict[str, Any]
-    schema_version: str
-    producer: str
-
-
-_decode_wire = msgspec.json.Decoder(_WireEnvelope).decode
+_WirePins = _wire_struct(ContextPins, frozen=True)
+_WireEnvelope = _wire_struct(EventEnvelope, {ContextPins: _WirePins})
+_decode_wire: Callable[[bytes], Any] = msgspec.json.Decoder(_WireEnvelope).decode
 _event_id_ok = _fullmatch(EVENT_ID_PATTERN)
 _identifier_ok = _fullmatch(IDENTIFIER_PATTERN, IDENTIFIER_MAX)
 _timestamp_ok = _fullmatch(RFC3339_PATTERN)
 
 
 @functools.lru_cache(maxsize=64)
-def _wire_pins(pins: ContextPins) -> _WirePins:
+def _wire_pins(pins: ContextPins) -> Any:
     return _WirePins(**pins.model_dump())
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 from fp_core.canonical import digest
@@ -29,13 +30,20 @@ def payload_hash(payload: Any) -> str:
     return digest(payload)
 
 
+def unit_separated(values: Sequence[str], what: str = "values") -> str:
+    """``values`` joined with the ASCII unit separator; ValueError when one of them holds it (the text
+    would not split back into them)."""
+    text = ID_SEPARATOR.join(values)
+    if text.count(ID_SEPARATOR) != max(len(values) - 1, 0):
+        raise ValueError(f"{what} must not contain the unit separator")
+    return text
+
+
 def derive_id(kind: str, *parts: str | int) -> str:
     """A 128-bit id for derived records (decisions, receipts, intents), namespaced by ``kind``.
 
     Parts are joined with the ASCII unit separator, which no identifier may contain.
     """
-    text = ID_SEPARATOR.join([kind, *map(str, parts)])
-    if text.count(ID_SEPARATOR) != len(parts):
-        raise ValueError(f"identifier parts of {kind!r} must not contain the unit separator")
+    text = unit_separated([kind, *map(str, parts)], f"identifier parts of {kind!r}")
     # surrogatepass: a lone surrogate (which JSON's \ud800 escapes can produce) still hashes, never raises
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]

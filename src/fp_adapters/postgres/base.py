@@ -11,20 +11,15 @@ import psycopg
 from psycopg_pool import ConnectionPool
 
 from fp_adapters.postgres.connection import translated
-
-SEP = "\x1f"
-"""The ASCII unit separator: no identifier, hex hash or JSON document (which escapes control characters)
-holds it raw."""
+from fp_core.identity import ID_SEPARATOR, unit_separated
 
 
 def column(values: Sequence[str]) -> str:
     """A text column as one parameter, split back by ``split(...)`` in SQL: psycopg's array dumper costs a
-    Python call per element, a join costs nothing per element. Each value is led by the separator, so an
-    empty value survives the split."""
-    text = SEP + SEP.join(values)
-    if text.count(SEP) != len(values):
-        raise ValueError("a value holds the unit separator")
-    return text
+    Python call per element, a join costs nothing per element. The ASCII unit separator is in no
+    identifier, hex hash or JSON document (which escapes control characters); each value is led by it,
+    so an empty value survives the split."""
+    return ID_SEPARATOR + unit_separated(values, "a column's values")
 
 
 def split(param: str) -> str:

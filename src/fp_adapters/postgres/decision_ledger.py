@@ -6,7 +6,6 @@ from collections.abc import Sequence
 
 from fp_adapters.postgres.action_log import PgActionLog
 from fp_adapters.postgres.audit_log import PgAuditLog
-from fp_adapters.postgres.connection import translated
 from fp_core.decisions import ActionOutcome, AuditRecord
 
 
@@ -18,6 +17,6 @@ class PgDecisionLedger:
         """One commit per batch: the audit records and the intents they carry are durable together."""
         if not records:
             return []
-        with translated(), self._audit.pool.connection() as conn, conn.transaction():
+        with self._audit.tx() as conn:
             self._audit.append_on(conn, records)
             return self._actions.execute_on(conn, [r.intent for r in records])
