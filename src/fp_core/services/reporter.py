@@ -120,19 +120,22 @@ class Reporter:
                                    self.receipts.unresolved_publishes(run), attachments)
         return prefix, files, drills
 
-    def receipt_summary(self, run: str) -> ReceiptSummary:
+    def receipt_summary(self, run: str, reasons: Mapping[str, int] | None = None) -> ReceiptSummary:
+        """``reasons``: the run's quarantine reason counts when the caller has read them already."""
         by_class = self.receipts.counts(run)
         totals: Counter[str] = Counter()
         for counts in by_class.values():
             totals.update(counts)
-        reasons = self.receipts.reason_counts(run)
+        if reasons is None:
+            reasons = self.receipts.reason_counts(run)
         top = [{"reason": r, "count": n} for r, n in sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))]
         sample = [r.model_dump(mode="json") for r in self.receipts.sample(run, 5)]
         return ReceiptSummary(platform_run_id=run, counts={o.value: totals.get(o.value, 0) for o in AdmissionOutcome},
                               by_event_class=by_class, top_reasons=top[:10], sample=sample)
 
-    def dla_summary(self, run: str) -> tuple[DlaSummary, list[str]]:
-        """One streamed pass over the audit log: counts, degrade reasons, and the decision digest."""
+    def dla_summary(self, run: str, acts: Mapping[str, int] | None = None) -> tuple[DlaSummary, list[str]]:
+        """One streamed pass over the audit log: counts, degrade reasons, and the decision digest. ``acts``:
+        the run's action outcome counts when the caller has read them already."""
         h = hashlib.sha256()
         decisions = 0
         actions: Counter[str] = Counter()
@@ -154,7 +157,8 @@ class Reporter:
                     missing_flows.append(d["flow_id"])
             if len(sample) < 3:
                 sample.append(rec)
-        acts = self.action_log.outcome_counts(run)
+        if acts is None:
+            acts = self.action_log.outcome_counts(run)
         n_cases, n_events = self.cases.counts(run)
         return DlaSummary(
             platform_run_id=run, decisions=decisions, action_intents=acts["intents"],
@@ -169,22 +173,21 @@ class Reporter:
               ambiguous_publishes: int, attachments: Mapping[str, bytes] | None = None
               ) -> tuple[str, dict[str, bytes]]:
         """Write the complete bundle; returns its prefix and the files as written."""
-        receipts = self.receipt_summary(run)
-        dla, missing_flows = self.dla_summary(run)
-        late = self.join_store.get(run, [(ContextKind.FLOW_ANCHOR, f) for f in missing_flows])
-        ranges = merge_ranges(self.checkpoints.ranges(run, RTDL_GROUP))
-        traffic_admitted = receipts.by_event_class.get(TRAFFIC_CLASS, {}).get("ADMIT", 0)
-        acts = self.action_log.outcome_counts(run)
         reasons = self.receipts.reason_counts(run)
+        acts = self.action_log.outcome_counts(run)
+        receipts = self.receipt_summary(run, reasons)
+        dla, missing_flows = self.dla_summary(run, acts)
+        late = self.join_store.get(run, [(ContextKind.FLOW_ANCHOR, f) for f in missing_flows])
+        groups = {g: tuple(merge_ranges(self.checkpoints.ranges(run, g)))
+                  for g in (RTDL_GROUP, CM_GROUP, ARCHIVE_GROUP)}
+        traffic_admitted = receipts.by_event_class.get(TRAFFIC_CLASS, {}).get("ADMIT", 0)
         files: dict[str, bytes] = {
             "run.json": render(header),
             "ingress/receipt_summary.json": render(receipts),
             "decisions/dla_summary.json": render(dla),
             "replay/offset_ranges.json": render(OffsetRangesDoc(
-                platform_run_id=run, consumer_group=RTDL_GROUP, ranges=tuple(ranges),
-                archive_objects=sorted(archive_objects),
-                groups={g: tuple(merge_ranges(self.checkpoints.ranges(run, g)))
-                        for g in (RTDL_GROUP, CM_GROUP, ARCHIVE_GROUP)})),
+                platform_run_id=run, consumer_group=RTDL_GROUP, ranges=groups[RTDL_GROUP],
+                archive_objects=sorted(archive_objects), groups=groups)),
             "obs/metrics.json": render(metrics),
             "obs/anomalies.json": render(AnomalySummary(
                 platform_run_id=run, duplicates=receipts.counts["DUPLICATE"],
