@@ -155,7 +155,7 @@ class KafkaAdapters(containers.DeclarativeContainer):
         redis_client, settings)
     audit_log = providers.Singleton(PgAuditLog, pg)
     action_log = providers.Singleton(PgActionLog, pg)
-    decision_ledger = providers.Singleton(PgDecisionLedger, audit_log, action_log)
+    decision_ledger = providers.Singleton(PgDecisionLedger, audit_log)
     cases = providers.Singleton(PgCaseStore, pg)
     labels = providers.Singleton(PgLabelStore, pg)
     checkpoints = providers.Singleton(PgCheckpointLog, pg)
@@ -243,7 +243,7 @@ class Platform(containers.DeclarativeContainer):
     probe = providers.Singleton(OffsetProbe, adapters.consumer)
     drainer = providers.Singleton(Drainer, consumer=adapters.consumer, checkpoints=adapters.checkpoints,
                                   clock=adapters.clock, log=_log(adapters.log, "consumer"),
-                                  tracer=tracer)
+                                  tracer=tracer, commit_interval_s=settings.provided.bus.commit_interval_s)
 
     gate = providers.Factory(
         IngestionGate, class_map=providers.Object(FRAUD_CLASS_MAP), index=adapters.admission_index,

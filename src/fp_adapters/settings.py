@@ -40,6 +40,9 @@ class BusSettings(_Section):
     delivery_timeout_s: float = 60.0
     max_partition_fetch_bytes: int = Field(
         default=262_144, ge=1024, description="smaller values interleave partitions more finely per poll")
+    commit_interval_s: float = Field(
+        default=0.2, ge=0.0, le=60.0,
+        description="consumers checkpoint and commit durable offsets at most this often (and at the end)")
 
     def ca_path(self) -> str | None:
         """The CA file, relative paths taken from the repository root."""

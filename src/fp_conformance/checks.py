@@ -212,7 +212,8 @@ def offsets_never_ahead_of_durable_writes(ctx: ConformanceContext) -> str:
         audit.armed = audit.durable > 0  # the outage starts after the first batch whose decisions are durable
         return safe
 
-    with ctx.other_container(max_partition_fetch_bytes=8192) as small_fetches:
+    # Commits after every batch: the cadence where an offset ahead of its durable writes would show first.
+    with ctx.other_container(max_partition_fetch_bytes=8192, commit_interval_s=0.0) as small_fetches:
         loop = small_fetches.decision_loop(pins=ready.pins, bundle=ready.config.bundle, policy=ready.config.policy,
                                            start=start, end=end, batch_size=20, ledger=audit)
         try:

@@ -45,7 +45,7 @@ def test_restarted_rtdl_resumes_rereads_lost_join_state_and_decides_identically(
     clean.rtdl().decide(ready, stream)  # type: ignore[arg-type]
     expected = decisions(clean, "pr-resume")
 
-    crashed = memory_container()
+    crashed = memory_container(commit_interval_s=0.0)  # a checkpoint per batch: the crash finds some
     ready, stream = streamed(crashed, "pr-resume")
     real_ledger = crashed.adapters.decision_ledger()
     crashed.adapters.decision_ledger.override(providers.Object(LedgerOutage(real_ledger, after=4)))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Sequence
 
@@ -250,3 +251,38 @@ def test_a_closure_that_died_part_way_is_redone_and_closing_again_is_a_no_op(mem
     again = memory.workflow().close("pr-close")
     assert again.summary == {"already_closed": True} and again.files == closed.files
     assert memory.workflow().resume("pr-close").summary == {"already_closed": True}
+
+
+class SteppingClock:
+    """Monotonic time that moves ``step_s`` each time it is read."""
+
+    def __init__(self, step_s: float) -> None:
+        self.t, self.step_s = 0.0, step_s
+
+    def now_ms(self) -> int:
+        return int(self.t * 1000)
+
+    def monotonic(self) -> float:
+        self.t += self.step_s
+        return self.t
+
+    def sleep(self, seconds: float) -> None:
+        self.t += seconds
+
+
+def test_consumer_commits_at_most_once_per_interval_and_everything_at_the_end(memory: Platform) -> None:
+    a = memory.adapters
+    deliveries = a.producer().publish([OutboundMessage(topics.AUDIT, b"k", b"v%d" % i) for i in range(40)])
+    origins = [d.origin for d in deliveries if d.origin is not None]
+    assert len({(o.topic, o.partition) for o in origins}) == 1 and len(origins) == 40  # one key, one partition
+    tp = (origins[0].topic, origins[0].partition)
+    start, end = {tp: origins[0].offset}, {tp: origins[-1].offset + 1}
+    clock = SteppingClock(0.01)  # 3 reads per one-record batch: 0.03 s a batch
+    rc = RangeConsumer(a.consumer()("g-cadence"), a.checkpoints(), clock, a.log(), "pr-cadence", "g-cadence",
+                       max_batch=1, commit_interval_s=0.2)
+    report = rc.drain(start, end, lambda recs: {tp: recs[-1].origin.offset + 1})
+    assert report.batches == 40
+    assert 2 <= report.commits <= 40 * 0.03 / 0.2 + 2, report.commits  # not one per batch
+    ranges = a.checkpoints().ranges("pr-cadence", "g-cadence")
+    assert ranges[0].start_offset == start[tp] and ranges[-1].end_offset == end[tp] - 1
+    assert all(r.start_offset == q.end_offset + 1 for q, r in itertools.pairwise(ranges))

@@ -6,38 +6,52 @@ from collections.abc import Sequence
 
 import psycopg
 
-from fp_adapters.postgres.base import PgStore, column, split
+from fp_adapters.postgres.base import PgStore, column, unnested
 from fp_core.decisions import ActionIntent, ActionOutcome, outcome_for
 
-INTENTS_SQL = (f"INSERT INTO action_intents (idempotency_key, decision_id, platform_run_id, action) "
-               f"SELECT * FROM unnest({', '.join([split('%s')] * 4)}) ON CONFLICT DO NOTHING RETURNING idempotency_key")
-OUTCOMES_SQL = (f"INSERT INTO action_outcomes (outcome_id, idempotency_key, platform_run_id, action, status) "
-                f"SELECT * FROM unnest({', '.join([split('%s')] * 5)})")
+INTENT_COLUMNS = "idempotency_key, decision_id, platform_run_id, action"
+OUTCOME_COLUMNS = "outcome_id, idempotency_key, platform_run_id, action, status"
+
+
+def acting_sql(before: str = "") -> str:
+    """ONE statement that records the intents (each key once) and an outcome for each intent it inserted,
+    returning their keys; ``before`` holds further data-modifying CTEs (``name AS (...), ``) whose
+    parameters precede the intents'. One statement is one transaction: intents and outcomes commit together."""
+    return (f"WITH {before}fresh AS (INSERT INTO action_intents ({INTENT_COLUMNS}) "
+            f"SELECT * FROM unnest({unnested(4)}) ON CONFLICT DO NOTHING RETURNING platform_run_id, idempotency_key) "
+            f"INSERT INTO action_outcomes ({OUTCOME_COLUMNS}) "
+            f"SELECT o.* FROM unnest({unnested(5)}) AS o({OUTCOME_COLUMNS}) "
+            f"WHERE (o.platform_run_id, o.idempotency_key) IN (SELECT * FROM fresh) RETURNING idempotency_key")
+
+
+def acting_params(intents: Sequence[ActionIntent]) -> tuple[list[ActionOutcome], list[str]]:
+    """The outcome each intent would have, and ``acting_sql``'s intent and outcome parameters."""
+    outcomes = [outcome_for(i) for i in intents]
+    return outcomes, [
+        column([i.idempotency_key for i in intents]), column([i.decision_id for i in intents]),
+        column([i.platform_run_id for i in intents]), column([i.action.value for i in intents]),
+        column([o.outcome_id for o in outcomes]), column([o.idempotency_key for o in outcomes]),
+        column([o.platform_run_id for o in outcomes]), column([o.action.value for o in outcomes]),
+        column([o.status for o in outcomes])]
+
+
+def acted(conn: psycopg.Connection, sql: str, params: Sequence[str],
+          outcomes: list[ActionOutcome]) -> list[ActionOutcome]:
+    """Run an ``acting_sql`` statement; the outcomes it inserted, in intent order."""
+    fresh = {r[0] for r in conn.execute(sql, params).fetchall()}
+    return [o for o in outcomes if o.idempotency_key in fresh]
+
+
+ACTING_SQL = acting_sql()
 
 
 class PgActionLog(PgStore):
     def execute(self, intents: Sequence[ActionIntent]) -> list[ActionOutcome]:
         if not intents:
             return []
-        with self.tx() as conn:
-            return self.execute_on(conn, intents)
-
-    @staticmethod
-    def execute_on(conn: psycopg.Connection, intents: Sequence[ActionIntent]) -> list[ActionOutcome]:
-        """``execute`` inside the caller's transaction."""
-        if not intents:
-            return []
-        rows = conn.execute(INTENTS_SQL, (
-            column([i.idempotency_key for i in intents]), column([i.decision_id for i in intents]),
-            column([i.platform_run_id for i in intents]), column([i.action.value for i in intents]))).fetchall()
-        fresh = {r[0] for r in rows}
-        outcomes = [outcome_for(i) for i in intents if i.idempotency_key in fresh]
-        if outcomes:
-            conn.execute(OUTCOMES_SQL, (
-                column([o.outcome_id for o in outcomes]), column([o.idempotency_key for o in outcomes]),
-                column([o.platform_run_id for o in outcomes]), column([o.action.value for o in outcomes]),
-                column([o.status for o in outcomes])))
-        return outcomes
+        outcomes, params = acting_params(intents)
+        with self.statement() as conn:
+            return acted(conn, ACTING_SQL, params, outcomes)
 
     def outcome_counts(self, platform_run_id: str) -> dict[str, int]:
         sql = """
@@ -46,7 +60,7 @@ class PgActionLog(PgStore):
                (SELECT count(*) - count(DISTINCT i.decision_id) FROM action_outcomes o
                   JOIN action_intents i USING (platform_run_id, idempotency_key) WHERE o.platform_run_id = %(r)s)
         """
-        with self.tx() as conn:
+        with self.statement() as conn:
             row = conn.execute(sql, {"r": platform_run_id}).fetchone()
         assert row is not None
         return {"intents": int(row[0]), "outcomes": int(row[1]), "duplicate_outcomes": int(row[2])}

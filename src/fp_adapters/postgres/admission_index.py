@@ -37,7 +37,7 @@ class PgAdmissionIndex(PgStore):
         for k in keys:
             by_run.setdefault(k.platform_run_id, []).append(k)
         inserted: set[DedupeKey] = set()
-        with self.tx() as conn:
+        with self.statement() as conn:  # each statement its own transaction; a claim is idempotent
             for run, mine in by_run.items():
                 params = {"run": run, "classes": column([k.event_class for k in mine]),
                           "ids": column([k.event_id for k in mine]), "hashes": column([firsts[k] for k in mine])}
@@ -50,6 +50,6 @@ class PgAdmissionIndex(PgStore):
         return out
 
     def first_hashes(self, keys: Sequence[DedupeKey]) -> dict[DedupeKey, str]:
-        with self.tx() as conn:
+        with self.statement() as conn:
             rows = conn.execute(PRIOR_SQL, _columns(keys)).fetchall()
         return {DedupeKey(r[0], r[1], r[2]): r[3] for r in rows}

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
-import psycopg
-
 from fp_adapters.postgres.base import JsonRecordLog
 from fp_core.decisions import AuditRecord
 
@@ -17,9 +15,9 @@ class PgAuditLog(JsonRecordLog):
     def append(self, records: Sequence[AuditRecord]) -> int:
         return self.insert(self._rows(records))
 
-    def append_on(self, conn: psycopg.Connection, records: Sequence[AuditRecord]) -> int:
-        """``append`` inside the caller's transaction."""
-        return self.insert_on(conn, self._rows(records)) if records else 0
+    def rows_params(self, records: Sequence[AuditRecord]) -> list[str]:
+        """``insert_sql``'s parameters for these records."""
+        return self.insert_params(self._rows(records))
 
     @staticmethod
     def _rows(records: Sequence[AuditRecord]) -> list[tuple[str, ...]]:

@@ -27,13 +27,26 @@ def split(param: str) -> str:
     return f"(string_to_array({param}, E'\\x1f'))[2:]"
 
 
+def unnested(n: int) -> str:
+    """SQL for ``n`` consecutive ``column(...)`` parameters as arrays, for ``unnest``."""
+    return ", ".join([split("%s")] * n)
+
+
 class PgStore:
     def __init__(self, pool: ConnectionPool) -> None:
         self.pool = pool
 
     @contextmanager
     def tx(self) -> Iterator[psycopg.Connection]:
+        """A transaction for work of several statements."""
         with translated(), self.pool.connection() as conn, conn.transaction():
+            yield conn
+
+    @contextmanager
+    def statement(self) -> Iterator[psycopg.Connection]:
+        """A connection for ONE statement, which is its own transaction (the pool's connections are in
+        autocommit): a round trip instead of three."""
+        with translated(), self.pool.connection() as conn:
             yield conn
 
 
@@ -47,19 +60,26 @@ class JsonRecordLog(PgStore):
         """One statement per batch, each column one text parameter (rows keep their order)."""
         if not rows:
             return 0
-        with self.tx() as conn:
+        with self.statement() as conn:
             return self.insert_on(conn, rows)
 
     def insert_on(self, conn: psycopg.Connection, rows: Sequence[tuple[str, ...]]) -> int:
-        """``insert`` inside the caller's transaction."""
-        arrays = ", ".join(split("%s") for _ in self.columns)
-        params = [column(values) for values in zip(*rows, strict=True)]
+        """``insert`` on the caller's connection."""
         with conn.cursor() as cur:
-            cur.execute(f"INSERT INTO {self.table} ({', '.join(self.columns)}) SELECT * FROM unnest({arrays}) "
-                        "ON CONFLICT DO NOTHING", params)
+            cur.execute(self.insert_sql(), self.insert_params(rows))
             return max(cur.rowcount, 0)
 
+    @classmethod
+    def insert_sql(cls) -> str:
+        """The batch insert: one ``column(...)`` parameter per column, in ``columns`` order."""
+        return (f"INSERT INTO {cls.table} ({', '.join(cls.columns)}) "
+                f"SELECT * FROM unnest({unnested(len(cls.columns))}) ON CONFLICT DO NOTHING")
+
+    @staticmethod
+    def insert_params(rows: Sequence[tuple[str, ...]]) -> list[str]:
+        return [column(values) for values in zip(*rows, strict=True)]
+
     def select_documents(self, where: str, params: Sequence[Any], order: str) -> list[str]:
-        with self.tx() as conn:
+        with self.statement() as conn:
             rows = conn.execute(f"SELECT record FROM {self.table} WHERE {where} ORDER BY {order}", params).fetchall()
         return [r[0] for r in rows]

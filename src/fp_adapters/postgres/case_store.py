@@ -20,7 +20,7 @@ class PgCaseStore(JsonRecordLog):
                 for d in self.select_documents("case_id = %s", (case_id,), "recorded_at, event_id")]
 
     def counts(self, platform_run_id: str) -> tuple[int, int]:
-        with self.tx() as conn:
+        with self.statement() as conn:
             row = conn.execute("SELECT count(DISTINCT case_id), count(*) FROM case_timeline "
                                "WHERE platform_run_id = %s", (platform_run_id,)).fetchone()
         assert row is not None

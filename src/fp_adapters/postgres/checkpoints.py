@@ -4,23 +4,27 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from fp_adapters.postgres.base import PgStore
+from fp_adapters.postgres.base import PgStore, column, split
 from fp_core.offsets import OffsetRange
+
+RECORD_SQL = (f"INSERT INTO consumer_checkpoints (platform_run_id, consumer_group, topic, partition, start_offset, "
+              f"end_offset) SELECT %s, %s, t, p::integer, s::bigint, e::bigint "
+              f"FROM unnest({split('%s')}, {split('%s')}, {split('%s')}, {split('%s')}) AS u(t, p, s, e)")
 
 
 class PgCheckpointLog(PgStore):
     def record(self, platform_run_id: str, consumer_group: str, ranges: Sequence[OffsetRange]) -> None:
+        """One statement, the ranges in order."""
         if not ranges:
             return
-        with self.tx() as conn, conn.cursor() as cur:
-            cur.executemany(
-                "INSERT INTO consumer_checkpoints (platform_run_id, consumer_group, topic, partition, "
-                "start_offset, end_offset) VALUES (%s, %s, %s, %s, %s, %s)",
-                [(platform_run_id, consumer_group, r.topic, r.partition, r.start_offset, r.end_offset)
-                 for r in ranges])
+        with self.statement() as conn:
+            conn.execute(RECORD_SQL, (platform_run_id, consumer_group, column([r.topic for r in ranges]),
+                                      column([str(r.partition) for r in ranges]),
+                                      column([str(r.start_offset) for r in ranges]),
+                                      column([str(r.end_offset) for r in ranges])))
 
     def ranges(self, platform_run_id: str, consumer_group: str) -> list[OffsetRange]:
-        with self.tx() as conn:
+        with self.statement() as conn:
             rows = conn.execute("SELECT topic, partition, start_offset, end_offset FROM consumer_checkpoints "
                                 "WHERE platform_run_id = %s AND consumer_group = %s ORDER BY id",
                                 (platform_run_id, consumer_group)).fetchall()

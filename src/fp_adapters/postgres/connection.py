@@ -25,10 +25,12 @@ def connect(dsn: str) -> psycopg.Connection:
 def open_pool(dsn: str, size: int, reconnect_s: float) -> ConnectionPool:
     """Connections re-established after a Postgres restart: each checkout is checked (one empty round
     trip) and a dead one replaced; a caller waits up to ``reconnect_s`` for the server to come back and
-    then gets a TransientError naming Postgres."""
+    then gets a TransientError naming Postgres. Connections are in autocommit: a single statement is its
+    own transaction (one round trip, no BEGIN/COMMIT); work of several statements opens one explicitly
+    (``PgStore.tx``)."""
     pool = ConnectionPool(dsn, min_size=1, max_size=size, timeout=reconnect_s, open=False,
                           check=ConnectionPool.check_connection, name="fp",
-                          kwargs={"autocommit": False, "connect_timeout": 10})
+                          kwargs={"autocommit": True, "connect_timeout": 10})
     try:
         pool.open(wait=True, timeout=min(reconnect_s, 10.0))
     except psycopg.OperationalError as exc:

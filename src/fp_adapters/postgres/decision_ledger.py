@@ -1,22 +1,26 @@
-"""DecisionLedger on Postgres: a decision batch's audit records and action intents in one transaction."""
+"""DecisionLedger on Postgres: a decision batch's audit records, action intents and outcomes in ONE
+statement (one round trip, one transaction)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from fp_adapters.postgres.action_log import PgActionLog
+from fp_adapters.postgres.action_log import acted, acting_params, acting_sql
 from fp_adapters.postgres.audit_log import PgAuditLog
 from fp_core.decisions import ActionOutcome, AuditRecord
 
+LEDGER_SQL = acting_sql(f"audit AS ({PgAuditLog.insert_sql()}), ")
+
 
 class PgDecisionLedger:
-    def __init__(self, audit_log: PgAuditLog, action_log: PgActionLog) -> None:
-        self._audit, self._actions = audit_log, action_log
+    def __init__(self, audit_log: PgAuditLog) -> None:
+        self._audit = audit_log
 
     def record(self, records: Sequence[AuditRecord]) -> list[ActionOutcome]:
-        """One commit per batch: the audit records and the intents they carry are durable together."""
+        """The audit records and the intents they carry are durable together; an intent already recorded
+        (a batch redone after a crash) gets no second outcome."""
         if not records:
             return []
-        with self._audit.tx() as conn:
-            self._audit.append_on(conn, records)
-            return self._actions.execute_on(conn, [r.intent for r in records])
+        outcomes, acting = acting_params([r.intent for r in records])
+        with self._audit.statement() as conn:
+            return acted(conn, LEDGER_SQL, [*self._audit.rows_params(records), *acting], outcomes)

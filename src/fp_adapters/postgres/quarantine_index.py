@@ -23,7 +23,7 @@ class PgQuarantineIndex(PgStore):
                   e.detail, e.payload_hash, e.object_key, e.line) for e in entries])
 
     def for_run(self, platform_run_id: str) -> list[QuarantineRecord]:
-        with self.tx() as conn:
+        with self.statement() as conn:
             rows = conn.execute(f"SELECT {COLS} FROM quarantine_index WHERE platform_run_id = %s "
                                 "ORDER BY receipt_id", (platform_run_id,)).fetchall()
         return [QuarantineRecord.model_validate(dict(zip(COLS.split(", "), r, strict=True)), strict=False)

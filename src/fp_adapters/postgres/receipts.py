@@ -60,13 +60,13 @@ class PgReceiptLog(PgStore):
                                       at.offset if at else None, p.error))
 
     def stored(self, platform_run_id: str, receipt_ids: Sequence[str]) -> dict[str, Receipt]:
-        with self.tx() as conn:
+        with self.statement() as conn:
             rows = conn.execute(f"SELECT {RECEIPT_COLS} FROM receipts WHERE platform_run_id = %s "
                                 "AND receipt_id = ANY(%s)", (platform_run_id, list(receipt_ids))).fetchall()
         return {r.receipt_id: r for r in map(_receipt, rows)}
 
     def counts(self, platform_run_id: str) -> dict[str, dict[str, int]]:
-        with self.tx() as conn:
+        with self.statement() as conn:
             rows = conn.execute("SELECT event_class, outcome, count(*) FROM receipts WHERE platform_run_id = %s "
                                 "GROUP BY 1, 2 ORDER BY 1, 2", (platform_run_id,)).fetchall()
         out: dict[str, dict[str, int]] = {}
@@ -75,20 +75,20 @@ class PgReceiptLog(PgStore):
         return out
 
     def reason_counts(self, platform_run_id: str) -> dict[str, int]:
-        with self.tx() as conn:
+        with self.statement() as conn:
             rows = conn.execute("SELECT reason, count(*) FROM receipts WHERE platform_run_id = %s "
                                 "AND reason IS NOT NULL GROUP BY 1 ORDER BY 1", (platform_run_id,)).fetchall()
         return dict(rows)
 
     def for_events(self, platform_run_id: str, event_ids: Sequence[str]) -> list[Receipt]:
-        with self.tx() as conn:
+        with self.statement() as conn:
             rows = conn.execute(f"SELECT {RECEIPT_COLS} FROM receipts WHERE platform_run_id = %s "
                                 "AND event_id = ANY(%s) ORDER BY receipt_id",
                                 (platform_run_id, list(event_ids))).fetchall()
         return [_receipt(r) for r in rows]
 
     def sample(self, platform_run_id: str, limit: int) -> list[Receipt]:
-        with self.tx() as conn:
+        with self.statement() as conn:
             rows = conn.execute(f"SELECT {RECEIPT_COLS} FROM receipts WHERE platform_run_id = %s "
                                 "ORDER BY receipt_id LIMIT %s", (platform_run_id, limit)).fetchall()
         return [_receipt(r) for r in rows]
@@ -101,6 +101,6 @@ class PgReceiptLog(PgStore):
              - (SELECT count(*) FROM (SELECT DISTINCT event_class, event_id FROM publish_log
                                       WHERE platform_run_id = %(r)s AND state = 'PUBLISHED') published)
         """
-        with self.tx() as conn:
+        with self.statement() as conn:
             row = conn.execute(sql, {"r": platform_run_id}).fetchone()
         return int(row[0]) if row else 0
