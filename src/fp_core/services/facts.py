@@ -112,7 +112,7 @@ class FactLog:
             raise NotFound(f"no READY for {platform_run_id} on {topics.CONTROL}: run SR first")
         return RunFacts(ready, stream, stages, extra)
 
-    def stream_end(self, platform_run_id: str, every_s: float = 0.2) -> StreamEndWatcher:
+    def stream_end(self, platform_run_id: str, every_s: float = 0.02) -> StreamEndWatcher:
         return StreamEndWatcher(self._consumer("fp-rtdl-watch"), self.start_position(platform_run_id),
                                 platform_run_id, self._clock, every_s)
 
