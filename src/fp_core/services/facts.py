@@ -86,8 +86,9 @@ class FactLog:
             stages: dict[str, StageComplete] = {}
             extra: dict[str, bytes] = {}
             idle = 0
-            while any(position[tp] < end[tp] for tp in end) and idle < 20:
-                records = consumer.poll_batch(1_000, 0.5)
+            while (remaining := sum(max(0, end[tp] - position[tp]) for tp in end)) and idle < 20:
+                # Ask only for what remains: a poll for more than the topic holds waits out its timeout.
+                records = consumer.poll_batch(min(1_000, remaining), 0.5)
                 idle = 0 if records else idle + 1
                 for r in records:
                     position[(r.origin.topic, r.origin.partition)] = r.origin.offset + 1
