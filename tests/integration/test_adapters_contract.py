@@ -87,3 +87,51 @@ def test_migrations_are_idempotent(conn: psycopg.Connection) -> None:
     versions = [r[0] for r in conn.execute("SELECT version FROM schema_migrations ORDER BY 1")]
     conn.rollback()
     assert versions == [name for name, _ in migrations()]
+
+
+def test_a_receipt_that_tells_its_publish_is_its_record_and_every_other_attempt_is_logged(
+        fresh_settings: Settings) -> None:
+    import uuid
+
+    from fp_adapters.postgres.admission_index import PgAdmissionIndex
+    from fp_adapters.postgres.connection import open_pool
+    from fp_core.identity import DedupeKey
+    from fp_core.offsets import OriginOffset
+    from fp_core.receipts import AdmissionOutcome, PublishRecord, PublishState, Receipt
+
+    run = f"pr-plog-{uuid.uuid4().hex[:8]}"
+    at, later = OriginOffset("fp.bus.traffic.fraud.v1", 0, 7), OriginOffset("fp.bus.traffic.fraud.v1", 1, 9)
+
+    def receipt(rid: str, eid: str, state: PublishState, where: OriginOffset | None) -> Receipt:
+        return Receipt(receipt_id=rid, platform_run_id=run, scenario_run_id="sr", event_class="traffic",
+                       event_id=eid, event_type="t", outcome=AdmissionOutcome.ADMIT, payload_hash="h",
+                       publish_state=state, published_at=where)
+
+    def publish(eid: str, state: PublishState, where: OriginOffset | None, error: str = "") -> PublishRecord:
+        return PublishRecord(platform_run_id=run, event_class="traffic", event_id=eid, state=state,
+                             published_at=where, error=error)
+
+    pool = open_pool(fresh_settings.require_postgres().dsn, 1, 5.0)
+    try:
+        receipts, index = PgReceiptLog(pool), PgAdmissionIndex(pool)
+        events = ("e1", "e2", "e3", "e4")
+        index.claim({DedupeKey(run, "traffic", e): "h" for e in events})
+        published, ambiguous = PublishState.PUBLISHED, PublishState.AMBIGUOUS
+        receipts.append([receipt("r1", "e1", published, at), receipt("r2", "e2", ambiguous, None),
+                         receipt("r4", "e4", published, later)],
+                        [publish("e1", published, at), publish("e2", ambiguous, None, "timed out"),
+                         publish("e4", published, later)])
+        # A re-submitted batch: r1's receipt is kept as first written; its new publish has no receipt to tell it.
+        receipts.append([receipt("r1", "e1", published, later), receipt("r3", "e3", published, later)],
+                        [publish("e1", published, later), publish("e3", published, later)])
+        with pool.connection() as c:
+            logged = c.execute("SELECT event_id, state, pub_offset FROM publish_log WHERE platform_run_id = %s "
+                               "ORDER BY id", (run,)).fetchall()
+        assert logged == [("e2", "AMBIGUOUS", None), ("e1", "PUBLISHED", 9), ("e3", "PUBLISHED", 9)], logged
+        claims = index.claim({DedupeKey(run, "traffic", e): "h" for e in events})
+        # e4's publish is told by its receipt alone
+        assert {k.event_id: c.published for k, c in claims.items()} == {"e1": True, "e2": False, "e3": True,
+                                                                         "e4": True}
+        assert receipts.unresolved_publishes(run) == 1  # e2
+    finally:
+        pool.close()

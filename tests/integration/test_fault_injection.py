@@ -136,6 +136,7 @@ def kill_stage(ns: Namespace, plan: Plan, rng: random.Random, app: str, progress
         if not total and not landed and landings:
             # A timed kill of a stage that resumed from its earlier attempts' durable work can come after
             # that smaller remainder is done: the stage is complete, and there is nothing left to kill.
+            kill["completed_before_kill"] = True
             break
         assert landed, f"{app} finished before kill point {point:.3f}; rerun with FP_FAULT_SEED to reproduce"
 
@@ -274,7 +275,11 @@ def test_every_component_killed_and_both_stores_restarted_the_run_still_ends_as_
     out.mkdir(parents=True, exist_ok=True)
     (out / f"{SEED}.json").write_text(json.dumps(asdict(plan), indent=2))
     assert closed["status"] == "COMPLETED" and again.get("already_closed") is True
-    assert sum(k["landed"] is True for k in plan.kills) == 4 * KILLS
+    landed = {app: sum(k["landed"] is True for k in plan.kills if k["stage"] == app)
+              for app in ("fp-wsp", "fp-rtdl", "fp-cm", "fp-reporter")}
+    # Every kill landed, except a timed one that found its stage already complete after earlier kills.
+    assert all(k["landed"] or k.get("completed_before_kill") for k in plan.kills), plan.kills
+    assert landed["fp-wsp"] == landed["fp-rtdl"] == KILLS and min(landed.values()) >= KILLS - 1, landed
 
     got = outcome(ns)
     assert got.receipts == expected.receipts, "receipts by outcome differ from the undisturbed run"

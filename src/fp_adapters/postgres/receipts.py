@@ -1,4 +1,9 @@
-"""ReceiptLog: receipts and publish records appended with COPY, one transaction per batch."""
+"""ReceiptLog: receipts and publish records appended with COPY, one transaction per batch.
+
+A receipt carries its own publish state and offset. A PUBLISHED publish record whose receipt, written in
+the same batch, says the same (IG's every success) is therefore not copied again into ``publish_log``:
+the receipt is its record. ``publish_log`` holds every other attempt — ambiguous ones with their error,
+and publishes whose receipt was already stored by an earlier attempt (D7, D52)."""
 
 from __future__ import annotations
 
@@ -8,7 +13,7 @@ import psycopg
 
 from fp_adapters.postgres.base import PgStore
 from fp_core.offsets import OriginOffset
-from fp_core.receipts import PublishRecord, Receipt
+from fp_core.receipts import PublishRecord, PublishState, Receipt
 
 RECEIPT_COLS = ("receipt_id, platform_run_id, scenario_run_id, event_class, event_id, event_type, outcome, "
                 "reason, detail, payload_hash, publish_state, pub_topic, pub_partition, pub_offset")
@@ -35,9 +40,13 @@ def _row(r: Receipt) -> tuple[object, ...]:
 class PgReceiptLog(PgStore):
     def append(self, receipts: Sequence[Receipt], publishes: Sequence[PublishRecord]) -> None:
         """COPY (the fast path); a batch whose receipt ids are already there (IG re-submitted after a
-        crash) keeps the receipts written first and adds only the missing ones — never a second one."""
+        crash) keeps the receipts written first and adds only the missing ones — never a second one —
+        and logs every publish record (the stored receipts may tell of an earlier attempt)."""
+        mirrored = {(r.event_class, r.event_id, r.published_at) for r in receipts
+                    if r.publish_state is PublishState.PUBLISHED}
         try:
-            self._append(receipts, publishes, fast=True)
+            self._append(receipts, [p for p in publishes if p.state is not PublishState.PUBLISHED
+                                    or (p.event_class, p.event_id, p.published_at) not in mirrored], fast=True)
         except psycopg.errors.UniqueViolation:
             self._append(receipts, publishes, fast=False)
 
@@ -98,7 +107,10 @@ class PgReceiptLog(PgStore):
         # turn run closure quadratic (seen: 400 s for 100k events before autovacuum analysed it).
         sql = """
         SELECT (SELECT count(*) FROM admission_index WHERE platform_run_id = %(r)s)
-             - (SELECT count(*) FROM (SELECT DISTINCT event_class, event_id FROM publish_log
+             - (SELECT count(*) FROM (SELECT event_class, event_id FROM receipts
+                                      WHERE platform_run_id = %(r)s AND publish_state = 'PUBLISHED'
+                                      UNION
+                                      SELECT event_class, event_id FROM publish_log
                                       WHERE platform_run_id = %(r)s AND state = 'PUBLISHED') published)
         """
         with self.statement() as conn:
