@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from fp_adapters.postgres.base import PgStore, column, split
+from fp_adapters.postgres.base import PgStore, column, unnested
 from fp_core.offsets import OffsetRange
 
 RECORD_SQL = (f"INSERT INTO consumer_checkpoints (platform_run_id, consumer_group, topic, partition, start_offset, "
               f"end_offset) SELECT %s, %s, t, p::integer, s::bigint, e::bigint "
-              f"FROM unnest({split('%s')}, {split('%s')}, {split('%s')}, {split('%s')}) AS u(t, p, s, e)")
+              f"FROM unnest({unnested(4)}) AS u(t, p, s, e)")
 
 
 class PgCheckpointLog(PgStore):
