@@ -135,3 +135,42 @@ def test_a_receipt_that_tells_its_publish_is_its_record_and_every_other_attempt_
         assert receipts.unresolved_publishes(run) == 1  # e2
     finally:
         pool.close()
+
+
+def test_receipts_begun_in_pipeline_mode_are_durable_in_order_and_read_back_as_written(
+        fresh_settings: Settings) -> None:
+    """``append_later``: the INSERT is sent, the caller goes on, the call waits. A second append waits for
+    the first; NULL columns (no reason, no publish) and offsets read back exactly; a broken batch's
+    error reaches the caller at the wait (or at once), never silently."""
+    import uuid
+
+    from fp_adapters.postgres.connection import open_pool
+    from fp_core.offsets import OriginOffset
+    from fp_core.receipts import AdmissionOutcome, PublishState, QuarantineReason, Receipt
+
+    run = f"pr-pipe-{uuid.uuid4().hex[:8]}"
+    at = OriginOffset("fp.bus.traffic.fraud.v1", 2, 2**40)
+    first = [Receipt(receipt_id=f"r{i}", platform_run_id=run, scenario_run_id="sr", event_class="traffic",
+                     event_id=f"e{i}", event_type="t", outcome=AdmissionOutcome.ADMIT, payload_hash="h",
+                     publish_state=PublishState.PUBLISHED, published_at=at) for i in range(3)]
+    second = [Receipt(receipt_id="q1", platform_run_id=run, scenario_run_id="sr", event_class="unclassified",
+                      event_id="x", event_type="", outcome=AdmissionOutcome.QUARANTINE,
+                      reason=QuarantineReason.INVALID_ENVELOPE, detail="<root>: 'quoted' \\ text", payload_hash="h")]
+    pool = open_pool(fresh_settings.require_postgres().dsn, 2, 5.0)
+    try:
+        log = PgReceiptLog(pool)
+        wait_first = log.append_later(first, [])
+        wait_second = log.append_later(second, [])  # waits for the first before it is sent
+        wait_second()
+        wait_first()
+        stored = log.stored(run, ["r0", "r1", "r2", "q1"])
+        assert [stored[r.receipt_id] for r in first + second] == first + second
+        assert log.counts(run) == {"traffic": {"ADMIT": 3}, "unclassified": {"QUARANTINE": 1}}
+        broken = [first[0].model_copy(update={"receipt_id": "r9", "detail": "a NUL \x00 no text column holds"})]
+        with pytest.raises(InvalidInput):
+            log.append_later(broken, [])()
+        assert "r9" not in log.stored(run, ["r9"])
+        log.append(first, [])  # the connection is usable again; known ids are kept as first written
+        assert log.counts(run)["traffic"] == {"ADMIT": 3}
+    finally:
+        pool.close()
