@@ -4,7 +4,7 @@ gate. The submission id travels as ``Idempotency-Key``, so both paths write the 
 from __future__ import annotations
 
 import ssl
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Sequence
 
 import httpx
 
@@ -38,11 +38,6 @@ class HttpIngress:
         if len(receipts) != len(raws):
             raise PlatformError(f"ingress answered {len(receipts)} receipts for {len(raws)} events")
         return receipts
-
-    def submit_all(self, batches: Iterable[tuple[str, Sequence[bytes]]]) -> Iterator[list[Receipt]]:
-        """One request per batch, in order."""
-        for submission_id, raws in batches:
-            yield self.submit(submission_id, raws)
 
     def close(self) -> None:
         self._client.close()

@@ -7,7 +7,7 @@ All batch methods make one round trip per call where the substrate allows it.
 from __future__ import annotations
 
 import builtins
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
@@ -193,11 +193,6 @@ class ReceiptLog(Protocol):
 
     def append(self, receipts: Sequence[Receipt], publishes: Sequence[PublishRecord]) -> None:
         """One transaction; receipt ids already stored are kept as first written (never a second one)."""
-        ...
-
-    def append_later(self, receipts: Sequence[Receipt], publishes: Sequence[PublishRecord]) -> Callable[[], None]:
-        """``append`` begun now; the returned call waits until it is durable and raises what ``append``
-        would (an adapter may also raise at once). Appends take effect in the order they are begun."""
         ...
 
     def stored(self, platform_run_id: str, receipt_ids: Sequence[str]) -> dict[str, Receipt]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import pytest
 from dependency_injector import providers
@@ -21,7 +21,6 @@ from fp_core.run_config import RunConfig
 from fp_core.services.consuming import RangeConsumer
 from fp_core.services.ig import IngestionGate
 from fp_core.services.sr import seal_world
-from tests.unit.conftest import memory_container
 from tests.unit.test_admission import PINS, envelope
 
 
@@ -72,13 +71,10 @@ class CrashBeforeReceipts:
         self.inner, self.crash = inner, True
 
     def append(self, *args: object) -> None:
-        self.append_later(*args)()
-
-    def append_later(self, *args: object) -> Callable[[], None]:
         if self.crash:
             self.crash = False
             raise TransientError("injected: IG killed before its receipts were durable")
-        return self.inner.append_later(*args)  # type: ignore[attr-defined, no-any-return]
+        self.inner.append(*args)  # type: ignore[attr-defined]
 
     def __getattr__(self, name: str) -> object:
         return getattr(self.inner, name)
@@ -290,57 +286,3 @@ def test_consumer_commits_at_most_once_per_interval_and_everything_at_the_end(me
     ranges = a.checkpoints().ranges("pr-cadence", "g-cadence")
     assert ranges[0].start_offset == start[tp] and ranges[-1].end_offset == end[tp] - 1
     assert all(r.start_offset == q.end_offset + 1 for q, r in itertools.pairwise(ranges))
-
-
-def batches_with_crossing_tuples() -> list[tuple[str, list[bytes]]]:
-    """Batches whose tuples recur in the next batch (same and different hashes) and hold hostile input."""
-    ids = [f"{i:032x}" for i in range(12)]
-    return [(f"s{n}", [envelope(ids[n * 3 + j], amount=500 + (n % 2) * j) for j in range(5)] + [b"{bad"])
-            for n in range(3)]
-
-
-def test_submit_all_answers_what_one_submit_after_another_answers() -> None:
-    """The streamed path (the next batch read and screened while receipts are written) decides exactly
-    as sequential submits do, crossing tuples between batches included, and writes the same stores."""
-    answers = []
-    for streamed in (False, True):
-        container = memory_container()
-        g = gate(container)
-        batches = batches_with_crossing_tuples()
-        got = list(g.submit_all(batches)) if streamed else [g.submit(s, raws) for s, raws in batches]
-        counts = container.adapters.receipts().counts(PINS.platform_run_id)
-        answers.append((got, counts, container.probe().end_offsets([topics.TRAFFIC_FRAUD])))
-    assert answers[0] == answers[1]
-    assert [r.outcome for r in answers[1][0][1]][:2] == [AdmissionOutcome.DUPLICATE, AdmissionOutcome.ANOMALY]
-
-
-class FailingAppend:
-    """A receipt log whose ``fail_at``-th append fails transiently (Postgres restarting mid-stream)."""
-
-    def __init__(self, inner: object, fail_at: int) -> None:
-        self.inner, self.fail_at, self.calls = inner, fail_at, 0
-
-    def append(self, *args: object) -> None:
-        self.append_later(*args)()
-
-    def append_later(self, *args: object) -> Callable[[], None]:
-        self.calls += 1
-        if self.calls == self.fail_at:
-            raise TransientError("injected: postgres restarting")
-        return self.inner.append_later(*args)  # type: ignore[attr-defined, no-any-return]
-
-    def __getattr__(self, name: str) -> object:
-        return getattr(self.inner, name)
-
-
-def test_a_transient_failure_mid_stream_resubmits_the_chunks_in_flight_and_the_stream_goes_on(
-        memory: Platform) -> None:
-    failing = FailingAppend(memory.adapters.receipts(), fail_at=3)
-    memory.adapters.receipts.override(providers.Object(failing))
-    ready = memory.sr().ready(RunConfig(env="memory", seed=3, events=400), "pr-midstream")
-    done = memory.wsp().stream(ready, batch=50)
-    counts = memory.adapters.receipts().counts("pr-midstream")
-    written = sum(sum(c.values()) for c in counts.values())
-    assert done.retries >= 1 and done.submissions == 8
-    assert sum(done.sent_by_class.values()) == written == 400  # every chunk settled once, none lost
-    assert sum(c.get("ADMIT", 0) for c in counts.values()) == 400

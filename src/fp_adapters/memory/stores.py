@@ -56,10 +56,6 @@ class MemObjectStore:
             return sorted(k for k in self._s.objects if k.startswith(prefix))
 
 
-def _done() -> None:
-    """A memory append is durable when it returns."""
-
-
 def _published(s: MemorySubstrate, key: DedupeKey) -> bool:
     return any(DedupeKey(p.platform_run_id, p.event_class, p.event_id) == key
                and p.state is PublishState.PUBLISHED for p in s.publishes)
@@ -97,10 +93,6 @@ class MemReceiptLog:
                     if r.outcome is AdmissionOutcome.ADMIT:
                         self._s.admitted.add(DedupeKey(r.platform_run_id, r.event_class, r.event_id))
             self._s.publishes.extend(publishes)
-
-    def append_later(self, receipts: Sequence[Receipt], publishes: Sequence[PublishRecord]) -> Callable[[], None]:
-        self.append(receipts, publishes)
-        return _done
 
     def stored(self, platform_run_id: str, receipt_ids: Sequence[str]) -> dict[str, Receipt]:
         with self._s.lock:

@@ -1,5 +1,4 @@
-"""ReceiptLog: a batch's receipts as one INSERT sent in pipeline mode and waited on later, or, when publish
-records are to be logged beside them, receipts and records by COPY in one transaction.
+"""ReceiptLog: receipts and publish records appended with COPY, one transaction per batch.
 
 A receipt carries its own publish state and offset. A PUBLISHED publish record whose receipt, written in
 the same batch, says the same (IG's every success) is therefore not copied again into ``publish_log``:
@@ -8,15 +7,11 @@ and publishes whose receipt was already stored by an earlier attempt (D7, D52)."
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Sequence
-from contextlib import ExitStack
+from collections.abc import Sequence
 
 import psycopg
-from psycopg_pool import ConnectionPool
 
-from fp_adapters.postgres.base import PgStore, column, unnested
-from fp_adapters.postgres.connection import translated
+from fp_adapters.postgres.base import PgStore
 from fp_core.offsets import OriginOffset
 from fp_core.receipts import PublishRecord, PublishState, Receipt
 
@@ -42,94 +37,16 @@ def _row(r: Receipt) -> tuple[object, ...]:
             at.partition if at else None, at.offset if at else None)
 
 
-def _text_row(r: Receipt) -> tuple[str, ...]:
-    """A receipt's row as the text columns ``RECEIPTS_SQL`` splits (an empty text is NULL)."""
-    at = r.published_at
-    return (r.receipt_id, r.platform_run_id, r.scenario_run_id, r.event_class, r.event_id, r.event_type,
-            r.outcome.value, r.reason.value if r.reason else "", r.detail, r.payload_hash,
-            r.publish_state.value if r.publish_state else "", at.topic if at else "",
-            str(at.partition) if at else "", str(at.offset) if at else "")
-
-
-RECEIPTS_SQL = (f"INSERT INTO receipts ({RECEIPT_COLS}) SELECT i, r, s, c, e, t, o, NULLIF(q, ''), d, h, "
-                "NULLIF(p, ''), NULLIF(tp, ''), NULLIF(pp, '')::integer, NULLIF(po, '')::bigint "
-                f"FROM unnest({unnested(14)}) AS u(i, r, s, c, e, t, o, q, d, h, p, tp, pp, po)")
-
-
-class _Pending:
-    """An append sent down a connection in pipeline mode; calling it waits for the server's answer (at
-    most once; every caller gets the same outcome), then returns the connection to the pool."""
-
-    def __init__(self, stack: ExitStack, fallback: Callable[[], None]) -> None:
-        self._stack, self._fallback = stack, fallback
-        self._lock = threading.Lock()
-        self._error: BaseException | None = None
-        self._done = False
-
-    def __call__(self) -> None:
-        with self._lock:
-            if not self._done:
-                self._done = True
-                try:
-                    try:
-                        with translated():
-                            self._stack.close()  # the pipeline's sync: the insert's result or its error
-                    except psycopg.errors.UniqueViolation:
-                        self._fallback()
-                except BaseException as exc:
-                    self._error = exc
-            if self._error is not None:
-                raise self._error
-
-
-def _done() -> None:
-    """An append already durable."""
-
-
 class PgReceiptLog(PgStore):
-    """The usual batch (all new receipts, every publish a success its receipt records) is one INSERT sent
-    in pipeline mode: the caller screens its next batch while Postgres writes this one, on one thread.
-    Appends take effect in the order they are begun (one waits for the one before it)."""
-
-    def __init__(self, pool: ConnectionPool) -> None:
-        super().__init__(pool)
-        self._pending: Callable[[], None] = _done
-
     def append(self, receipts: Sequence[Receipt], publishes: Sequence[PublishRecord]) -> None:
-        self.append_later(receipts, publishes)()
-
-    def append_later(self, receipts: Sequence[Receipt], publishes: Sequence[PublishRecord]) -> Callable[[], None]:
-        """A batch whose receipt ids are already there (IG re-submitted after a crash) keeps the receipts
-        written first and adds only the missing ones — never a second one — and logs every publish record
-        (the stored receipts may tell of an earlier attempt)."""
-        self._pending()
+        """COPY (the fast path); a batch whose receipt ids are already there (IG re-submitted after a
+        crash) keeps the receipts written first and adds only the missing ones — never a second one —
+        and logs every publish record (the stored receipts may tell of an earlier attempt)."""
         mirrored = {(r.event_class, r.event_id, r.published_at) for r in receipts
                     if r.publish_state is PublishState.PUBLISHED}
-        logged = [p for p in publishes if p.state is not PublishState.PUBLISHED
-                  or (p.event_class, p.event_id, p.published_at) not in mirrored]
         try:
-            params = [column(values) for values in zip(*map(_text_row, receipts), strict=True)]
-        except ValueError:  # a value holding the unit separator: no such receipt is issued, but never lose one
-            params = []
-        if logged or not params:  # rare (an ambiguous publish, a re-submission): one transaction, now
-            self._write(receipts, publishes, logged)
-            return _done
-        stack = ExitStack()
-        try:
-            with translated():
-                conn = stack.enter_context(self.pool.connection())
-                stack.enter_context(conn.pipeline())
-                conn.execute(RECEIPTS_SQL, params)
-        except BaseException:
-            stack.close()
-            raise
-        self._pending = _Pending(stack, lambda: self._append(receipts, publishes, fast=False))
-        return self._pending
-
-    def _write(self, receipts: Sequence[Receipt], publishes: Sequence[PublishRecord],
-               logged: Sequence[PublishRecord]) -> None:
-        try:
-            self._append(receipts, logged, fast=True)
+            self._append(receipts, [p for p in publishes if p.state is not PublishState.PUBLISHED
+                                    or (p.event_class, p.event_id, p.published_at) not in mirrored], fast=True)
         except psycopg.errors.UniqueViolation:
             self._append(receipts, publishes, fast=False)
 

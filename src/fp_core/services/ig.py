@@ -13,7 +13,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from fp_core.admission import Candidate, Rejection, Verdict, first_sightings, judge, screen
@@ -42,17 +42,6 @@ def quarantine_key(platform_run_id: str, submission_id: str) -> str:
     return f"quarantine/{platform_run_id}/{submission_id}.jsonl"
 
 
-@dataclass(frozen=True, slots=True)
-class _Batch:
-    """A submission read by IG: screened, or answered by the receipts an earlier attempt made durable."""
-
-    submission_id: str
-    raws: Sequence[bytes]
-    receipt_ids: list[str]
-    screened: list[Candidate | Rejection]
-    stored: list[Receipt] | None = None
-
-
 @dataclass
 class IngestionGate:
     pins: ContextPins
@@ -67,38 +56,12 @@ class IngestionGate:
 
     def submit(self, submission_id: str, raws: Sequence[bytes]) -> list[Receipt]:
         """Admit one batch; returns one receipt per input, in input order. Never raises on bad input."""
-        [receipts] = self.submit_all([(submission_id, raws)])
-        return receipts
+        with self.tracer.span("ig.batch", platform_run_id=self.pins.platform_run_id,
+                              scenario_run_id=self.pins.scenario_run_id, submission_id=submission_id,
+                              events=len(raws)):
+            return self._submit(submission_id, raws)
 
-    def submit_all(self, batches: Iterable[tuple[str, Sequence[bytes]]]) -> Iterator[list[Receipt]]:
-        """Admit batches in order, yielding each one's receipts once they are durable.
-
-        Each batch keeps ``submit``'s order of durable effects. The next batch is read (the producer's
-        work, e.g. WSP encoding it) and screened while this batch's receipts are written; it is claimed
-        only after they are durable, so its claims see them, exactly as one ``submit`` after another."""
-        upcoming = iter(batches)
-        batch = self._read(upcoming)
-        while batch is not None:
-            with self.tracer.span("ig.batch", platform_run_id=self.pins.platform_run_id,
-                                  scenario_run_id=self.pins.scenario_run_id, submission_id=batch.submission_id,
-                                  events=len(batch.raws)):
-                if batch.stored is not None:
-                    receipts, following = batch.stored, self._read(upcoming)
-                else:
-                    receipts, durable = self._admit(batch)
-                    try:
-                        following = self._read(upcoming)
-                    finally:
-                        durable()
-            yield receipts
-            batch = following
-
-    def _read(self, upcoming: Iterator[tuple[str, Sequence[bytes]]]) -> _Batch | None:
-        """The next batch, answered from its durable receipts when they are all there, else screened."""
-        item = next(upcoming, None)
-        if item is None:
-            return None
-        submission_id, raws = item
+    def _submit(self, submission_id: str, raws: Sequence[bytes]) -> list[Receipt]:
         run = self.pins.platform_run_id
         receipt_ids = [derive_id("receipt", run, submission_id, pos) for pos in range(len(raws))]
         if receipt_ids and self.receipts.stored(run, receipt_ids[:1]):
@@ -107,14 +70,8 @@ class IngestionGate:
             if len(stored) == len(receipt_ids):
                 self.log.info("ig.resubmitted", platform_run_id=run, submission_id=submission_id,
                               receipts=len(stored))
-                return _Batch(submission_id, raws, receipt_ids, [], [stored[i] for i in receipt_ids])
-        return _Batch(submission_id, raws, receipt_ids, [screen(raw, self.pins, self.class_map) for raw in raws])
-
-    def _admit(self, batch: _Batch) -> tuple[list[Receipt], Callable[[], None]]:
-        """Claim, judge, publish and quarantine a screened batch, and begin writing its receipts: the
-        receipts, and the call that waits until they are durable."""
-        run = self.pins.platform_run_id
-        screened = batch.screened
+                return [stored[i] for i in receipt_ids]
+        screened = [screen(raw, self.pins, self.class_map) for raw in raws]
         candidates = [s for s in screened if isinstance(s, Candidate)]
         claims = self.index.claim(first_sightings(candidates)) if candidates else {}
         verdict_of = dict(zip((id(c) for c in candidates), judge(candidates, claims), strict=True))
@@ -127,7 +84,7 @@ class IngestionGate:
         receipts: list[Receipt] = []
         publishes: list[PublishRecord] = []
         quarantined: list[tuple[Receipt, bytes, str]] = []
-        for receipt_id, item in zip(batch.receipt_ids, screened, strict=True):
+        for receipt_id, item in zip(receipt_ids, screened, strict=True):
             if isinstance(item, Rejection):
                 receipt = self._rejected(receipt_id, item)
                 quarantined.append((receipt, item.raw, item.detail))
@@ -140,17 +97,17 @@ class IngestionGate:
                     quarantined.append((receipt, item.raw, receipt.detail))
             receipts.append(receipt)
         if quarantined:
-            self._quarantine(batch.submission_id, quarantined)
+            self._quarantine(submission_id, quarantined)
             for receipt, _raw, _detail in quarantined[:RARE_EVENT_LINES]:  # rare events: a line each (bounded)
                 self.log.warning("ig.quarantined", platform_run_id=run, scenario_run_id=self.pins.scenario_run_id,
                                  event_class=receipt.event_class, event_id=receipt.event_id,
                                  outcome=receipt.outcome.value, reason=str(receipt.reason), detail=receipt.detail)
-        durable = self.receipts.append_later(receipts, publishes)
+        self.receipts.append(receipts, publishes)
         ambiguous = sum(p.state is PublishState.AMBIGUOUS for p in publishes)
         if ambiguous:
-            self.log.warning("ig.publish_ambiguous", platform_run_id=run, submission_id=batch.submission_id,
+            self.log.warning("ig.publish_ambiguous", platform_run_id=run, submission_id=submission_id,
                              ambiguous=ambiguous)
-        return receipts, durable
+        return receipts
 
     def _rejected(self, receipt_id: str, r: Rejection) -> Receipt:
         return Receipt(receipt_id=receipt_id, platform_run_id=self.pins.platform_run_id,

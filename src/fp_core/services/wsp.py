@@ -6,8 +6,7 @@ resolved by re-submitting the same events, which IG turns into an idempotent re-
 
 from __future__ import annotations
 
-from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -32,15 +31,6 @@ PRODUCER = "wsp"
 
 class Ingress(Protocol):
     def submit(self, submission_id: str, raws: Sequence[bytes]) -> list[Receipt]: ...
-
-    def submit_all(self, batches: Iterable[tuple[str, Sequence[bytes]]]) -> Iterator[list[Receipt]]:
-        """``submit`` for each batch in order, lazily: each batch's receipts are yielded as they are
-        answered, and the batches are read as the ingress needs them (it may read one ahead)."""
-        ...
-
-
-class _SourceFailed(Exception):
-    """WSP's own reading of the stream failed (its cause says how): not an ingress failure to retry."""
 
 
 @dataclass
@@ -150,91 +140,46 @@ class WorldStreamer:
 
     def _stream(self, ingress: Ingress, pins: ContextPins, items: Iterator[Outgoing], batch_size: int,
                 rate: float | None) -> StreamReport:
-        """Offer the chunks to ``ingress.submit_all`` (which reads one ahead while it writes receipts). A
-        transient failure re-submits the chunks in flight one at a time with bounded retries (their
-        submission ids unchanged), then the stream goes on with the chunks not yet read."""
         report = StreamReport()
-        chunks = self._chunks(items, batch_size, rate)
-        in_flight: deque[tuple[int, list[tuple[str, bytes]]]] = deque()
-
-        def offers() -> Iterator[tuple[str, Sequence[bytes]]]:
-            while True:
-                try:
-                    chunk = next(chunks)
-                except StopIteration:
-                    return
-                except TransientError as exc:  # the source's own failure: not the ingress's to retry
-                    raise _SourceFailed() from exc
-                number = report.submissions
-                report.submissions += 1
-                in_flight.append((number, chunk))
-                yield derive_id("submission", pins.platform_run_id, number, 0), [raw for _cls, raw in chunk]
-
-        answers = ingress.submit_all(offers())
-        while True:
-            try:
-                receipts = next(answers)
-            except StopIteration:
-                break
-            except _SourceFailed as failed:
-                raise failed.__cause__ from None  # type: ignore[misc]
-            except TransientError as exc:
-                report.retries += 1
-                self.log.warning("wsp.retry", platform_run_id=pins.platform_run_id,
-                                 scenario_run_id=pins.scenario_run_id, attempt=1, error=str(exc)[:300],
-                                 submission=in_flight[0][0] if in_flight else None)
-                while in_flight:
-                    self._submit(ingress, pins, *in_flight.popleft(), report)
-                answers = ingress.submit_all(offers())
-                continue
-            self._submit(ingress, pins, *in_flight.popleft(), report, answered=receipts)
+        batch: list[tuple[str, bytes]] = []
+        started = self.clock.monotonic()
+        offered = 0
+        for item in items:
+            batch.append((item.event_class, item.raw))
+            if len(batch) >= batch_size:
+                self._submit(ingress, pins, batch, report)
+                offered += len(batch)
+                batch = []
+                if rate:
+                    self.clock.sleep(max(0.0, started + offered / rate - self.clock.monotonic()))
+        if batch:
+            self._submit(ingress, pins, batch, report)
         self.log.info("wsp.streamed", platform_run_id=pins.platform_run_id,
                       scenario_run_id=pins.scenario_run_id, sent=report.sent, submissions=report.submissions)
         return report
 
-    def _chunks(self, items: Iterator[Outgoing], batch_size: int, rate: float | None
-                ) -> Iterator[list[tuple[str, bytes]]]:
-        """The stream in chunks of ``batch_size``; ``rate`` (events/s) holds each chunk back until its time."""
-        started = self.clock.monotonic()
-        offered = 0
-        batch: list[tuple[str, bytes]] = []
-        for item in items:
-            batch.append((item.event_class, item.raw))
-            if len(batch) >= batch_size:
-                if rate and offered:
-                    self.clock.sleep(max(0.0, started + offered / rate - self.clock.monotonic()))
-                yield batch
-                offered += len(batch)
-                batch = []
-        if batch:
-            if rate and offered:
-                self.clock.sleep(max(0.0, started + offered / rate - self.clock.monotonic()))
-            yield batch
-
-    def _submit(self, ingress: Ingress, pins: ContextPins, chunk: int, batch: list[tuple[str, bytes]],
-                report: StreamReport, answered: list[Receipt] | None = None) -> None:
-        """Settle one chunk (``answered``: the receipts its first submission already got); every
-        submission that returns receipts counts as sent (so reconciliation sees re-submissions as the
-        extra DUPLICATE receipts they produce).
+    def _submit(self, ingress: Ingress, pins: ContextPins, batch: list[tuple[str, bytes]], report: StreamReport
+                ) -> None:
+        """Submit one chunk; every submission that returns receipts counts as sent (so reconciliation
+        sees re-submissions as the extra DUPLICATE receipts they produce).
 
         The submission id names the chunk and the round (a round re-submits what came back AMBIGUOUS), not
         the attempt: a transient failure, or a WSP restarted from the start of the stream, re-submits the
         same id, and IG answers an id whose receipts are durable with those receipts."""
+        chunk = report.submissions
+        report.submissions += 1
         pending = batch
         rounds = 0
         for attempt in self.retry.attempts_on(self.clock):
-            if answered is not None:
-                receipts, answered = answered, None
-            else:
-                submission_id = derive_id("submission", pins.platform_run_id, chunk, rounds)
-                try:
-                    receipts = ingress.submit(submission_id, [raw for _cls, raw in pending])
-                except TransientError as exc:
-                    report.retries += 1
-                    self.log.warning("wsp.retry", platform_run_id=pins.platform_run_id,
-                                     scenario_run_id=pins.scenario_run_id, submission=chunk, attempt=attempt,
-                                     error=str(exc)[:300])
-                    continue
+            submission_id = derive_id("submission", pins.platform_run_id, chunk, rounds)
+            try:
+                receipts = ingress.submit(submission_id, [raw for _cls, raw in pending])
+            except TransientError as exc:
+                report.retries += 1
+                self.log.warning("wsp.retry", platform_run_id=pins.platform_run_id,
+                                 scenario_run_id=pins.scenario_run_id, submission=chunk, attempt=attempt,
+                                 error=str(exc)[:300])
+                continue
             for (cls, _raw), r in zip(pending, receipts, strict=True):
                 report.sent_by_class[cls] = report.sent_by_class.get(cls, 0) + 1
                 report.outcomes[r.outcome.value] = report.outcomes.get(r.outcome.value, 0) + 1
