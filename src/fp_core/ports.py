@@ -192,7 +192,10 @@ class ReceiptLog(Protocol):
     rejects it with AppendOnlyViolation)."""
 
     def append(self, receipts: Sequence[Receipt], publishes: Sequence[PublishRecord]) -> None:
-        """One transaction; receipt ids already stored are kept as first written (never a second one)."""
+        """One transaction; receipt ids already stored are kept as first written (never a second one).
+        A PUBLISHED receipt is its publish's record; ``publishes`` are the attempts the receipts do not
+        tell (ambiguous ones, with their error). A re-submitted batch's PUBLISHED receipts are logged as
+        publish records even where an earlier receipt is kept (``receipts.publish_records``)."""
         ...
 
     def stored(self, platform_run_id: str, receipt_ids: Sequence[str]) -> dict[str, Receipt]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from enum import StrEnum
 
 from fp_core.model import FrozenModel
@@ -67,6 +68,23 @@ class PublishRecord(FrozenModel):
     state: PublishState
     published_at: OriginOffset | None = None
     error: str = ""
+
+
+def untold(receipts: Sequence[Receipt], publishes: Sequence[PublishRecord]) -> list[PublishRecord]:
+    """The publish records a batch's receipts do not already tell: all but a PUBLISHED one whose receipt
+    says the same tuple and offset (IG passes only these: ambiguous attempts, with their error)."""
+    if all(p.state is not PublishState.PUBLISHED for p in publishes):
+        return list(publishes)
+    told = {(r.event_class, r.event_id, r.published_at) for r in receipts if r.publish_state is PublishState.PUBLISHED}
+    return [p for p in publishes
+            if p.state is not PublishState.PUBLISHED or (p.event_class, p.event_id, p.published_at) not in told]
+
+
+def publish_records(receipts: Sequence[Receipt], publishes: Sequence[PublishRecord]) -> list[PublishRecord]:
+    """Every publish attempt a batch tells of: each PUBLISHED receipt's, then the records it does not tell."""
+    return [PublishRecord(platform_run_id=r.platform_run_id, event_class=r.event_class, event_id=r.event_id,
+                          state=PublishState.PUBLISHED, published_at=r.published_at)
+            for r in receipts if r.publish_state is PublishState.PUBLISHED] + untold(receipts, publishes)
 
 
 class QuarantineRecord(FrozenModel):

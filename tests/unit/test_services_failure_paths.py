@@ -286,3 +286,29 @@ def test_consumer_commits_at_most_once_per_interval_and_everything_at_the_end(me
     ranges = a.checkpoints().ranges("pr-cadence", "g-cadence")
     assert ranges[0].start_offset == start[tp] and ranges[-1].end_offset == end[tp] - 1
     assert all(r.start_offset == q.end_offset + 1 for q, r in itertools.pairwise(ranges))
+
+
+def test_a_success_is_told_by_its_receipt_and_every_attempt_is_still_a_publish_record() -> None:
+    from fp_core.offsets import OriginOffset
+    from fp_core.receipts import PublishRecord, Receipt, publish_records, untold
+
+    at, other = OriginOffset("fp.bus.traffic.fraud.v1", 0, 3), OriginOffset("fp.bus.traffic.fraud.v1", 0, 4)
+
+    def receipt(eid: str, state: PublishState | None, where: OriginOffset | None) -> Receipt:
+        return Receipt(receipt_id=f"r-{eid}", platform_run_id="pr", scenario_run_id="sr", event_class="traffic",
+                       event_id=eid, event_type="t", outcome=AdmissionOutcome.ADMIT, payload_hash="h",
+                       publish_state=state, published_at=where)
+
+    def record(eid: str, state: PublishState, where: OriginOffset | None, error: str = "") -> PublishRecord:
+        return PublishRecord(platform_run_id="pr", event_class="traffic", event_id=eid, state=state,
+                             published_at=where, error=error)
+
+    receipts = [receipt("a", PublishState.PUBLISHED, at), receipt("b", PublishState.AMBIGUOUS, None),
+                receipt("c", None, None)]
+    ambiguous = record("b", PublishState.AMBIGUOUS, None, "timed out")
+    assert untold(receipts, [ambiguous]) == [ambiguous]
+    # a caller that still passes the success gets it logged once; one at another offset is its own attempt
+    assert untold(receipts, [record("a", PublishState.PUBLISHED, at), ambiguous]) == [ambiguous]
+    elsewhere = record("a", PublishState.PUBLISHED, other)
+    assert untold(receipts, [elsewhere]) == [elsewhere]
+    assert publish_records(receipts, [ambiguous]) == [record("a", PublishState.PUBLISHED, at), ambiguous]

@@ -17,7 +17,14 @@ from fp_core.labels import LabelAssertion
 from fp_core.learning import RegistryRecord
 from fp_core.offsets import OffsetRange
 from fp_core.ports import TopicPartition
-from fp_core.receipts import AdmissionOutcome, PublishRecord, PublishState, QuarantineRecord, Receipt
+from fp_core.receipts import (
+    AdmissionOutcome,
+    PublishRecord,
+    PublishState,
+    QuarantineRecord,
+    Receipt,
+    publish_records,
+)
 
 T = TypeVar("T")
 
@@ -92,7 +99,7 @@ class MemReceiptLog:
                     self._s.receipts.append(r)
                     if r.outcome is AdmissionOutcome.ADMIT:
                         self._s.admitted.add(DedupeKey(r.platform_run_id, r.event_class, r.event_id))
-            self._s.publishes.extend(publishes)
+            self._s.publishes.extend(publish_records(receipts, publishes))
 
     def stored(self, platform_run_id: str, receipt_ids: Sequence[str]) -> dict[str, Receipt]:
         with self._s.lock:

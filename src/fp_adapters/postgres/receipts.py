@@ -13,7 +13,7 @@ import psycopg
 
 from fp_adapters.postgres.base import PgStore
 from fp_core.offsets import OriginOffset
-from fp_core.receipts import PublishRecord, PublishState, Receipt
+from fp_core.receipts import PublishRecord, Receipt, publish_records, untold
 
 RECEIPT_COLS = ("receipt_id, platform_run_id, scenario_run_id, event_class, event_id, event_type, outcome, "
                 "reason, detail, payload_hash, publish_state, pub_topic, pub_partition, pub_offset")
@@ -41,14 +41,11 @@ class PgReceiptLog(PgStore):
     def append(self, receipts: Sequence[Receipt], publishes: Sequence[PublishRecord]) -> None:
         """COPY (the fast path); a batch whose receipt ids are already there (IG re-submitted after a
         crash) keeps the receipts written first and adds only the missing ones — never a second one —
-        and logs every publish record (the stored receipts may tell of an earlier attempt)."""
-        mirrored = {(r.event_class, r.event_id, r.published_at) for r in receipts
-                    if r.publish_state is PublishState.PUBLISHED}
+        and logs every publish it tells of (the stored receipts may tell of an earlier attempt)."""
         try:
-            self._append(receipts, [p for p in publishes if p.state is not PublishState.PUBLISHED
-                                    or (p.event_class, p.event_id, p.published_at) not in mirrored], fast=True)
+            self._append(receipts, untold(receipts, publishes), fast=True)
         except psycopg.errors.UniqueViolation:
-            self._append(receipts, publishes, fast=False)
+            self._append(receipts, publish_records(receipts, publishes), fast=False)
 
     def _append(self, receipts: Sequence[Receipt], publishes: Sequence[PublishRecord], fast: bool) -> None:
         with self.tx() as conn, conn.cursor() as cur:
