@@ -1,1 +1,1 @@
-"""The evidence bundle as one self-contained HTML page (Jinja2 + matplotlib SVG)."""
+"""The evidence bundle as one self-contained HTML page (Jinja2, inline SVG plots)."""

@@ -1,57 +1,37 @@
 """ReportRenderer: an evidence bundle as one self-contained HTML file (no external scripts, fonts or
-images). Jinja2 renders the page; matplotlib (its SVG backend) draws the plots, inlined as SVG with a
-fixed hash salt and no date, so the same bundle renders to the same bytes."""
+images). Jinja2 renders the page; ``charts`` draws the plots as inline SVG, so the same bundle renders
+to the same bytes."""
 
 from __future__ import annotations
 
-import io
 import json
 from collections.abc import Mapping
 from typing import Any
 
 import jinja2
 
+from fp_adapters.report.charts import bars, line
+
 _ENV = jinja2.Environment(loader=jinja2.PackageLoader("fp_adapters.report", "templates"),
                           autoescape=jinja2.select_autoescape(["html", "j2"]), undefined=jinja2.ChainableUndefined,
                           trim_blocks=True, lstrip_blocks=True)
 
 
-def _figure() -> Any:
-    """A matplotlib Figure drawn by the SVG backend, imported on first use (it costs every other process
-    time). No pyplot: its import and global figure registry cost a third more and nothing here needs them."""
-    import matplotlib
-    from matplotlib.figure import Figure
-
-    matplotlib.rcParams.update({"svg.hashsalt": "fp-report", "svg.fonttype": "path", "font.size": 8})
-    return Figure(figsize=(4.2, 2.2))
-
-
-def _svg(fig: Any) -> str:
-    buf = io.StringIO()
-    fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None}, bbox_inches="tight")
-    text = buf.getvalue()
-    return text[text.index("<svg"):]
-
-
-def _bars(title: str, counts: Mapping[str, int], color: str) -> str:
-    fig = _figure()
-    ax = fig.subplots()
-    ax.bar(list(counts), list(counts.values()), color=color)
-    ax.set_title(title)
-    ax.tick_params(axis="x", labelrotation=30)
-    return _svg(fig)
-
-
 def _series(title: str, series: Mapping[str, Any]) -> str:
     counts = list(series.get("counts", []))
     width = float(series.get("bucket_s", 1.0)) or 1.0
-    fig = _figure()
-    ax = fig.subplots()
-    ax.plot([i * width for i in range(len(counts))], [c / width for c in counts], color="#2a6f97")
-    ax.set_title(title)
-    ax.set_xlabel("seconds since the first decision")
-    ax.set_ylabel("decisions/s")
-    return _svg(fig)
+    return line(title, [i * width for i in range(len(counts))], [c / width for c in counts],
+                "seconds since the first decision", "decisions/s", "#2a6f97")
+
+
+def _by_bound(histogram: Mapping[str, int]) -> dict[str, int]:
+    """Latency buckets (``<=10`` ... ``>2000``, stored with sorted keys) in the order of their bounds."""
+    def bound(label: str) -> tuple[int, float]:
+        for prefix, rank in (("<=", 0), (">", 1)):
+            if label.startswith(prefix) and label[len(prefix):].isdigit():
+                return rank, float(label[len(prefix):])
+        return 2, 0.0
+    return dict(sorted(histogram.items(), key=lambda kv: bound(kv[0])))
 
 
 def _docs(files: Mapping[str, bytes]) -> dict[str, Any]:
@@ -70,9 +50,9 @@ class HtmlReport:
         latency = wall.get("decision_latency_ms", {})
         histogram = wall.get("decision_latency_histogram_ms", {}).get("ready_to_durable", {})
         plots = {
-            "receipts": _bars("receipts by outcome", receipts.get("counts", {}), "#468faf"),
-            "actions": _bars("decisions by action", dla.get("actions", {}), "#a44a3f"),
-            "latency": _bars("ready->durable latency (ms)", histogram, "#588157") if histogram else "",
+            "receipts": bars("receipts by outcome", receipts.get("counts", {}), "#468faf"),
+            "actions": bars("decisions by action", dla.get("actions", {}), "#a44a3f"),
+            "latency": bars("ready->durable latency (ms)", _by_bound(histogram), "#588157") if histogram else "",
             "throughput": _series("decisions over the run", wall["decided_over_time"])
             if wall.get("decided_over_time", {}).get("counts") else "",
         }
