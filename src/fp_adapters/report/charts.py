@@ -71,12 +71,12 @@ def line(title: str, xs: Sequence[float], ys: Sequence[float], x_label: str, y_l
     """``ys`` over ``xs`` as one polyline, x ticks at about five places."""
     parts, upper = _frame(title, max(ys, default=0), x_label, y_label)
     right = max(xs, default=0) or 1.0
-    points = " ".join(f"{LEFT + PLOT_W * x / right:.1f},{TOP + PLOT_H - PLOT_H * y / upper:.1f}"
-                      for x, y in zip(xs, ys, strict=True))
+    at = [(f"{LEFT + PLOT_W * x / right:.1f}", f"{TOP + PLOT_H - PLOT_H * y / upper:.1f}")
+          for x, y in zip(xs, ys, strict=True)]
+    points = " ".join(f"{x},{y}" for x, y in at)
     parts.append(f'<polyline points="{points}" fill="none" stroke="{escape(color)}" stroke-width="1.5"/>')
-    if len(xs) <= 60:  # few points (a short run): each one marked, so a single bucket still shows
-        parts.extend(f'<circle cx="{p.split(",")[0]}" cy="{p.split(",")[1]}" r="2.5" fill="{escape(color)}"/>'
-                     for p in points.split())
+    if len(at) <= 60:  # few points (a short run): each one marked, so a single bucket still shows
+        parts.extend(f'<circle cx="{x}" cy="{y}" r="2.5" fill="{escape(color)}"/>' for x, y in at)
     step = _step(right * 4 / 5)
     for i in range(int(right / step + 1e-9) + 1):
         x = LEFT + PLOT_W * (i * step) / right
