@@ -17,10 +17,8 @@ RETURNING event_class, event_id
 
 PRIOR_SQL = """
 SELECT a.platform_run_id, a.event_class, a.event_id, a.payload_hash, EXISTS (
-  SELECT 1 FROM receipts r WHERE r.platform_run_id = a.platform_run_id AND r.event_id = a.event_id
-    AND r.event_class = a.event_class AND r.publish_state = 'PUBLISHED') OR EXISTS (
-  SELECT 1 FROM publish_log p WHERE p.platform_run_id = a.platform_run_id AND p.event_class = a.event_class
-    AND p.event_id = a.event_id AND p.state = 'PUBLISHED'), EXISTS (
+  SELECT 1 FROM published p WHERE p.platform_run_id = a.platform_run_id AND p.event_class = a.event_class
+    AND p.event_id = a.event_id), EXISTS (
   SELECT 1 FROM receipts r WHERE r.platform_run_id = a.platform_run_id AND r.event_id = a.event_id
     AND r.event_class = a.event_class AND r.outcome = 'ADMIT')
 FROM admission_index a

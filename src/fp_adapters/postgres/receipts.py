@@ -104,11 +104,8 @@ class PgReceiptLog(PgStore):
         # turn run closure quadratic (seen: 400 s for 100k events before autovacuum analysed it).
         sql = """
         SELECT (SELECT count(*) FROM admission_index WHERE platform_run_id = %(r)s)
-             - (SELECT count(*) FROM (SELECT event_class, event_id FROM receipts
-                                      WHERE platform_run_id = %(r)s AND publish_state = 'PUBLISHED'
-                                      UNION
-                                      SELECT event_class, event_id FROM publish_log
-                                      WHERE platform_run_id = %(r)s AND state = 'PUBLISHED') published)
+             - (SELECT count(*) FROM (SELECT DISTINCT event_class, event_id FROM published
+                                      WHERE platform_run_id = %(r)s) tuples)
         """
         with self.statement() as conn:
             row = conn.execute(sql, {"r": platform_run_id}).fetchone()
