@@ -14,11 +14,11 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import redis
-from dependency_injector import containers, providers
 from psycopg_pool import ConnectionPool
 
 from fp_adapters.aws import aws_client, s3_client
 from fp_adapters.clock import SystemClock
+from fp_adapters.di import containers, providers
 from fp_adapters.dynamodb.quarantine_index import DynamoQuarantineIndex
 from fp_adapters.environments import adapter_set_class
 from fp_adapters.kafka.client_config import BusCredentials, client_config, credentials_from_ssm

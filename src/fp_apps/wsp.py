@@ -6,9 +6,9 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from dependency_injector import providers
 
 from fp_adapters.containers import Platform
+from fp_adapters.di import providers
 from fp_adapters.http_ingress import HttpIngress
 from fp_adapters.ingress_keys import producer_key
 from fp_apps.wiring import run_stage
