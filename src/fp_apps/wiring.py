@@ -18,6 +18,7 @@ from pydantic import BaseModel
 from fp_adapters.containers import Platform, build_container
 from fp_adapters.logging import LOG_FILE_ENV, bind_run, configure, log_dir, register_secrets
 from fp_adapters.settings import REPO_ROOT
+from fp_adapters.stage_process import RTDL_APP, WarmChild
 from fp_adapters.tracing import TRACE_FILE_ENV, configure_tracing, shutdown_tracing
 from fp_core.run_config import RunConfig
 from fp_core.services.control import RunFacts
@@ -35,21 +36,28 @@ StageEnvOpt = Annotated[str, typer.Option("--env", envvar="FP_ENV",
 
 
 @contextmanager
-def platform(env: str, log_level: str | None = None, component: str = "fp") -> Iterator[Platform]:
+def platform(env: str, log_level: str | None = None, component: str = "fp",
+             warm_rtdl: bool = False) -> Iterator[Platform]:
     """Build and start the env's container; shut its resources down (flush producer) on exit. Logs are
     JSON lines at ``log_level`` (else ``FP_LOG_LEVEL``, else INFO) with the run's correlation keys; the
     credentials the adapters read are scrubbed from every line; spans go where ``FP_TRACE_FILE`` and
-    ``FP_OTLP_ENDPOINT`` say."""
+    ``FP_OTLP_ENDPOINT`` say. ``warm_rtdl``: where RTDL runs as its own process, fork it now, before any
+    client or thread exists, so the run's RTDL starts without importing the platform again (D57)."""
+    container = build_container(env)
+    warm = WarmChild.fork(RTDL_APP) if warm_rtdl and container.adapters.rtdl_launch() == "process" else None
     configure(log_level)
     configure_tracing(component)
-    container = build_container(env)
-    container.init_resources()
-    secrets = getattr(container.adapters, "secrets_in_use", None)
-    register_secrets(secrets() if secrets is not None else [])
-    tune_gc()
     try:
+        container.init_resources()
+        secrets = getattr(container.adapters, "secrets_in_use", None)
+        register_secrets(secrets() if secrets is not None else [])
+        if warm is not None:
+            container.launcher().keep_warm(warm)
+        tune_gc()
         yield container
     finally:
+        if warm is not None:
+            warm.discard()
         container.shutdown_resources()
         shutdown_tracing()
 
