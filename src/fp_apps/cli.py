@@ -215,7 +215,8 @@ def _report(result: RunResult, as_json: bool) -> None:
         err.print(f"report: [bold]{summary['report_file']}[/bold] (open it in a browser)")
     emit({"platform_run_id": result.platform_run_id, "scenario_run_id": result.scenario_run_id,
           "status": result.status, "evidence_uri": result.evidence_uri,
-          "rates_per_s": summary.get("rates_per_s", {}), "bundle_id": summary.get("bundle_id"),
+          "rates_per_s": summary.get("rates_per_s", {}), "durations_s": summary.get("durations_s", {}),
+          "bundle_id": summary.get("bundle_id"),
           "report_file": summary.get("report_file")}, as_json)
     if result.status != "COMPLETED":
         raise typer.Exit(1)

@@ -243,7 +243,11 @@ class RunWorkflow:
                 self.reporter.close_run(closing, header, durations, rates, self.attachments))))
             status = "COMPLETED" if all(d.passed for d in drills) else "COMPLETED_WITH_FAILED_DRILLS"
             self.log.info("run.completed", platform_run_id=platform_run_id, scenario_run_id=scenario, status=status)
-            summary = {"counts": run_counts(s, done), "durations_s": durations, "rates_per_s": rates,
+            # READY to closed, the reporter's closure included (so not in the bundle it wrote): a run's fixed
+            # cost when it is small.
+            closed_s = round(self.clock.monotonic() - pipeline_t0, 3)
+            summary = {"counts": run_counts(s, done), "durations_s": {**durations, "ready_to_closed": closed_s},
+                       "rates_per_s": rates,
                        "drills": {d.drill_id: d.passed for d in drills},
                        "bundle_id": f"{config.bundle.bundle_id}:{config.bundle.version}"}
             return RunResult(platform_run_id, scenario, status, self.evidence_uri(prefix), summary, files)
