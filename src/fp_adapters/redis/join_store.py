@@ -77,7 +77,6 @@ class RedisJoinStore:
         self._r = client
         self._ttl = ttl_s
         self._reconnect_s = reconnect_s
-        self._sight = client.register_script(_SIGHT)
         self._velocity = client.register_script(_VELOCITY)
 
     def _call(self, what: str, fn: Callable[[], T]) -> T:
@@ -111,8 +110,12 @@ class RedisJoinStore:
                 pipe.hset(ctx_key, mapping=values)
                 pipe.expire(ctx_key, self._ttl)
             if sightings:
-                self._sight(keys=[c for c, _m, _t in sightings],
-                            args=[self._ttl, *(v for _c, m, t in sightings for v in (m, t))], client=pipe)
+                # EVAL, not the registered script: redis-py checks a pipeline's scripts with SCRIPT EXISTS,
+                # one more round trip per write; EVAL of the cached body is safe inside MULTI whatever
+                # Redis's script cache holds (an EVALSHA that finds no script would fail alone, after
+                # the hash was written).
+                pipe.eval(_SIGHT, len(sightings), *(c for c, _m, _t in sightings), str(self._ttl),
+                          *(v for _c, m, t in sightings for v in (m, str(t))))
             if positions:
                 key = _positions_key(platform_run_id)
                 pipe.hset(key, mapping={f"{t}:{p}": off for (t, p), off in positions.items()})
