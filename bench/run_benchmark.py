@@ -1,8 +1,10 @@
 """End-to-end benchmark: a whole platform run of N events vs raw Kafka produce+consume of the same bytes.
 
 Prints events/s for IG admission (events in -> durable receipts -> admitted events on Kafka), for the
-whole run, for raw Kafka in the same process and substrate, their ratio, and peak RSS. Run with the
-substrate up:  .venv/bin/python -m bench.run_benchmark --events 100000
+whole run (started as ``fp run`` starts it: RTDL in a warm forked child, D57), for raw Kafka in the same
+process and substrate, their ratio, CPU per event, peak RSS, and a small run's fixed cost (three
+``fp run --events 200``, READY to closed). Run with the substrate up:
+.venv/bin/python -m bench.run_benchmark --events 100000
 """
 
 from __future__ import annotations
@@ -90,7 +92,7 @@ def raw_kafka(events: int, seed: int, batch: int) -> dict[str, float]:
 
 def platform_run(events: int, seed: int) -> dict[str, object]:
     run_id = f"bench-{uuid.uuid4().hex[:8]}"
-    with sealed_platform(seed, events) as container:
+    with sealed_platform(seed, events, warm_rtdl=True) as container:  # as `fp run` runs it
         wf = container.workflow()
         cpu_before = snapshot()
         t0 = time.perf_counter()
