@@ -3,7 +3,8 @@
 Prints events/s for IG admission (events in -> durable receipts -> admitted events on Kafka), for the
 whole run (started as ``fp run`` starts it: RTDL in a warm forked child, D57), for raw Kafka in the same
 process and substrate, their ratio, CPU per event, peak RSS, and a small run's fixed cost (three
-``fp run --events 200``, READY to closed). Run with the substrate up:
+``fp run --events 200``, READY to closed; last, since its processes count in the children's peak RSS).
+Run with the substrate up:
 .venv/bin/python -m bench.run_benchmark --events 100000
 """
 
@@ -180,19 +181,26 @@ def quix_peer(events: int, seed: int) -> dict[str, object]:
     return result
 
 
+def fp_run(events: int) -> tuple[dict[str, object], float]:
+    """``fp run --events N --json`` as an operator runs it: its JSON summary and the command's wall time."""
+    t0 = time.monotonic()
+    done = subprocess.run([str(Path(sys.executable).with_name("fp")), "run", "--events", str(events), "--json"],
+                          capture_output=True, text=True, timeout=600)
+    wall = round(time.monotonic() - t0, 3)
+    if done.returncode != 0:
+        raise RuntimeError(f"fp run failed: {done.stderr[-2000:]}")
+    summary: dict[str, object] = json.loads(done.stdout.strip().splitlines()[-1])
+    return summary, wall
+
+
 def fixed_cost(runs: int = 3, events: int = 200) -> dict[str, object]:
     """What a small run costs beyond its events: ``fp run --events 200`` as an operator runs it, READY to
     closed (the run's ``durations_s.ready_to_closed``) and the whole command's wall time, ``runs`` times."""
-    exe = str(Path(sys.executable).with_name("fp"))
     closed, walls = [], []
     for _ in range(runs):
-        t0 = time.monotonic()
-        done = subprocess.run([exe, "run", "--events", str(events), "--json"], capture_output=True, text=True,
-                              timeout=300)
-        walls.append(round(time.monotonic() - t0, 3))
-        if done.returncode != 0:
-            raise RuntimeError(f"fp run failed: {done.stderr[-2000:]}")
-        closed.append(json.loads(done.stdout.strip().splitlines()[-1])["durations_s"]["ready_to_closed"])
+        summary, wall = fp_run(events)
+        walls.append(wall)
+        closed.append(summary["durations_s"]["ready_to_closed"])  # type: ignore[index]
     return {"events": events, "ready_to_closed_s": closed, "command_wall_s": walls,
             "ready_to_closed_median_s": sorted(closed)[len(closed) // 2]}
 

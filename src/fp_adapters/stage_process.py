@@ -108,6 +108,15 @@ class ForkedChild:
             os.kill(self.pid, 9)
 
 
+def _threads() -> int:
+    """This process's threads, native ones included (librdkafka's, psycopg-pool's) where the OS lists
+    them: a child forked beside a running thread may inherit a lock it holds."""
+    try:
+        return len(os.listdir("/proc/self/task"))
+    except OSError:
+        return threading.active_count()
+
+
 class WarmChild:
     """A forked child that has loaded ``app``'s console entry point and waits for one job on a pipe: the
     argv and environment it would have been started with. Closing the pipe without a job ends it."""
@@ -119,7 +128,7 @@ class WarmChild:
     @classmethod
     def fork(cls, app: str) -> WarmChild | None:
         """Fork one; None where forking is not safe (a thread is running, or no ``os.fork``)."""
-        if not hasattr(os, "fork") or threading.active_count() > 1:
+        if not hasattr(os, "fork") or _threads() > 1:
             return None
         read_fd, write_fd = os.pipe()
         sys.stdout.flush()
