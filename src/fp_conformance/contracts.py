@@ -91,6 +91,28 @@ class AdmissionIndexContract(PortContract):
             assert seen_hashes[k] == {firsts[k]}, f"a writer was told another first hash for {k}"
         return "3 concurrent writers over 100 tuples: exactly one claim each, every writer told its hash"
 
+    @staticmethod
+    def admission_index_batches_mixing_new_and_claimed_tuples(ctx: ConformanceContext) -> str:
+        keys = [DedupeKey(ctx.run_id("mixed"), "traffic_fraud", f"{i:032x}") for i in range(100)]
+        index = ctx.ports.admission_index
+
+        first: dict[DedupeKey, str] = {}
+
+        def claimed_now(batch: list[DedupeKey], h: str) -> set[int]:
+            claims = index.claim(dict.fromkeys(batch, h))
+            assert set(claims) == set(batch), "a claim answers for every tuple it was given"
+            for k, claim in claims.items():
+                assert claim.first_payload_hash == first.setdefault(k, h), f"{k}: not the first writer's hash"
+            return {keys.index(k) for k, claim in claims.items() if claim.claimed_now}
+
+        assert claimed_now(keys[:50], "h1") == set(range(50))  # all new
+        assert claimed_now(keys[25:75], "h2") == set(range(50, 75))  # half claimed before: the rest only
+        assert claimed_now(keys[75:], "h3") == set(range(75, 100))  # all new again, after a conflicting batch
+        assert claimed_now(keys[75:], "h4") == set()  # all claimed
+        firsts = index.first_hashes(keys)
+        assert [firsts[k] for k in keys] == ["h1"] * 50 + ["h2"] * 25 + ["h3"] * 25
+        return "batches of new, half-claimed and claimed tuples: each tuple claimed once, its first hash kept"
+
 
 class BusContract(PortContract):
     port = "BusProducer+BusConsumer"

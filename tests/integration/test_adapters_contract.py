@@ -135,3 +135,32 @@ def test_a_receipt_that_tells_its_publish_is_its_record_and_every_other_attempt_
         assert receipts.unresolved_publishes(run) == 1  # e2
     finally:
         pool.close()
+
+
+def _plan(conn: psycopg.Connection, sql: str, params: tuple[object, ...]) -> str:
+    return "\n".join(r[0] for r in conn.execute(f"EXPLAIN (ANALYZE, COSTS OFF) {sql}", params).fetchall())
+
+
+def test_the_answered_submission_check_reads_one_receipt_in_a_run_newer_than_the_statistics(
+        conn: psycopg.Connection) -> None:
+    """IG's check before every batch (one receipt id) must be an index lookup, not a pass over the run's
+    receipts: the planner, estimating a run it has no statistics for, may filter `= ANY(...)` (D58)."""
+    from fp_adapters.postgres.receipts import STORED_ONE_SQL, STORED_SQL
+
+    insert = ("INSERT INTO receipts (receipt_id, platform_run_id, scenario_run_id, event_class, event_id, "
+              "event_type, outcome, detail, payload_hash) SELECT md5(%s || g), %s, 's', 'c', md5(%s || g), 't', "
+              "'ADMIT', '', 'h' FROM generate_series(1, %s) g")
+    with conn.transaction():
+        for old in range(20):  # earlier runs, in the statistics
+            conn.execute(insert, (f"old{old}", f"run-old-{old}", f"old{old}", 2_000))
+    conn.execute("ANALYZE receipts")
+    with conn.transaction():
+        conn.execute(insert, ("new", "run-new", "new", 20_000))  # the run being admitted: not analysed yet
+    probe = ("run-new", "0123456789abcdef0123456789abcdef")
+    one = _plan(conn, STORED_ONE_SQL, probe)
+    assert "receipt_id = " in one and "Rows Removed by Filter" not in one, one
+    # What the check was before (kept for a multi-id lookup, IG's rare re-submission path): on the
+    # Postgres this substrate runs (15), the same lookup as `= ANY(...)` reads the whole run.
+    if conn.info.server_version < 170000:
+        many = _plan(conn, STORED_SQL, (probe[0], [probe[1]]))
+        assert "Rows Removed by Filter: 20000" in many, many

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+import psycopg
+from psycopg_pool import ConnectionPool
+
 from fp_adapters.postgres.base import PgStore, column, split
 from fp_core.admission import Claim
 from fp_core.identity import DedupeKey
 
-CLAIM_SQL = f"""
+INSERT_SQL = f"""
 INSERT INTO admission_index (platform_run_id, event_class, event_id, payload_hash)
 SELECT %(run)s, c, e, h FROM unnest({split("%(classes)s")}, {split("%(ids)s")}, {split("%(hashes)s")}) AS u(c, e, h)
-ON CONFLICT DO NOTHING
+"""
+CLAIM_SQL = INSERT_SQL + """ON CONFLICT DO NOTHING
 RETURNING event_class, event_id
 """
 
@@ -31,6 +35,15 @@ def _columns(keys: Sequence[DedupeKey]) -> tuple[list[str], list[str], list[str]
 
 
 class PgAdmissionIndex(PgStore):
+    """Claims a batch with a plain INSERT while batches bring only new tuples: ON CONFLICT's speculative
+    insertion and RETURNING cost Postgres ~8 us per tuple (98 vs 57 ms for 5,000). A batch holding a
+    claimed tuple fails that INSERT whole (nothing is written) and is claimed tuple by tuple with ON
+    CONFLICT, as is every batch after one that conflicted until a batch conflicts no more (D58)."""
+
+    def __init__(self, pool: ConnectionPool) -> None:
+        super().__init__(pool)
+        self._all_new = True
+
     def claim(self, firsts: Mapping[DedupeKey, str]) -> dict[DedupeKey, Claim]:
         keys = list(firsts)
         by_run: dict[str, list[DedupeKey]] = {}
@@ -41,7 +54,16 @@ class PgAdmissionIndex(PgStore):
             for run, mine in by_run.items():
                 params = {"run": run, "classes": column([k.event_class for k in mine]),
                           "ids": column([k.event_id for k in mine]), "hashes": column([firsts[k] for k in mine])}
-                inserted.update(DedupeKey(run, c, e) for c, e in conn.execute(CLAIM_SQL, params))
+                if self._all_new:
+                    try:
+                        conn.execute(INSERT_SQL, params)
+                        inserted.update(mine)
+                        continue
+                    except psycopg.errors.UniqueViolation:
+                        pass  # some were claimed before: nothing was written, claim them one by one
+                fresh = {DedupeKey(run, c, e) for c, e in conn.execute(CLAIM_SQL, params)}
+                self._all_new = len(fresh) == len(mine)
+                inserted.update(fresh)
             # Conflicts: the insert waited for any concurrent winner to commit, so a new statement sees it.
             prior = [k for k in keys if k not in inserted]
             rows = conn.execute(PRIOR_SQL, _columns(prior)).fetchall() if prior else []
