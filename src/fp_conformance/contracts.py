@@ -223,12 +223,15 @@ class DecisionLedgerContract(PortContract):
         assert sorted(o.idempotency_key for o in acted) == sorted(r.intent.idempotency_key for r in first), acted
         assert ledger.record(first) == [], "a batch recorded again acted again"
         assert [o.idempotency_key for o in ledger.record([first[0], later])] == [later.intent.idempotency_key]
+        fresh = [audit(i) for i in range(4, 7)]  # new batches after redone ones act on every decision
+        assert [o.idempotency_key for o in ledger.record(fresh[:2])] == [r.intent.idempotency_key for r in fresh[:2]]
+        assert [o.idempotency_key for o in ledger.record(fresh[2:])] == [fresh[2].intent.idempotency_key]
         stored = list(ctx.ports.audit_log.scan(run))
-        assert stored == sorted([*first, later], key=lambda r: r.audit_id), stored
+        assert stored == sorted([*first, later, *fresh], key=lambda r: r.audit_id), stored
         documents = [AuditRecord.model_validate_json(d) for d in ctx.ports.audit_log.documents(run)]
         assert documents == stored, "the stored documents are not the records, in audit_id order"
         counts = ctx.ports.action_log.outcome_counts(run)
-        assert counts == {"intents": 4, "outcomes": 4, "duplicate_outcomes": 0}, counts
+        assert counts == {"intents": 7, "outcomes": 7, "duplicate_outcomes": 0}, counts
         return ("audit records (and their stored documents) and actions recorded once per decision, however "
                 "often a batch is recorded")
 

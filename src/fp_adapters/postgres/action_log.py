@@ -13,12 +13,14 @@ INTENT_COLUMNS = "idempotency_key, decision_id, platform_run_id, action"
 OUTCOME_COLUMNS = "outcome_id, idempotency_key, platform_run_id, action, status"
 
 
-def acting_sql(before: str = "") -> str:
+def acting_sql(before: str = "", on_conflict: bool = True) -> str:
     """ONE statement that records the intents (each key once) and an outcome for each intent it inserted,
     returning their keys; ``before`` holds further data-modifying CTEs (``name AS (...), ``) whose
-    parameters precede the intents'. One statement is one transaction: intents and outcomes commit together."""
+    parameters precede the intents'. One statement is one transaction: intents and outcomes commit together.
+    Without ``on_conflict`` a known key fails the statement, which then writes nothing."""
+    conflict = "ON CONFLICT DO NOTHING " if on_conflict else ""
     return (f"WITH {before}fresh AS (INSERT INTO action_intents ({INTENT_COLUMNS}) "
-            f"SELECT * FROM unnest({unnested(4)}) ON CONFLICT DO NOTHING RETURNING platform_run_id, idempotency_key) "
+            f"SELECT * FROM unnest({unnested(4)}) {conflict}RETURNING platform_run_id, idempotency_key) "
             f"INSERT INTO action_outcomes ({OUTCOME_COLUMNS}) "
             f"SELECT o.* FROM unnest({unnested(5)}) AS o({OUTCOME_COLUMNS}) "
             f"WHERE (o.platform_run_id, o.idempotency_key) IN (SELECT * FROM fresh) RETURNING idempotency_key")

@@ -70,10 +70,12 @@ class JsonRecordLog(PgStore):
             return max(cur.rowcount, 0)
 
     @classmethod
-    def insert_sql(cls) -> str:
-        """The batch insert: one ``column(...)`` parameter per column, in ``columns`` order."""
+    def insert_sql(cls, on_conflict: bool = True) -> str:
+        """The batch insert: one ``column(...)`` parameter per column, in ``columns`` order; a known id is
+        skipped (``on_conflict``) or fails the statement."""
         return (f"INSERT INTO {cls.table} ({', '.join(cls.columns)}) "
-                f"SELECT * FROM unnest({unnested(len(cls.columns))}) ON CONFLICT DO NOTHING")
+                f"SELECT * FROM unnest({unnested(len(cls.columns))})" + (" ON CONFLICT DO NOTHING" if on_conflict
+                                                                          else ""))
 
     @staticmethod
     def insert_params(rows: Sequence[tuple[str, ...]]) -> list[str]:
