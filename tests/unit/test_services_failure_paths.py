@@ -190,7 +190,8 @@ def test_a_failed_run_is_resumed_completed_and_closed_with_its_failure_record_ke
     sent_before = memory.facts().read("pr-retry").require_stream().sent_by_class
     resumed = memory.workflow().resume("pr-retry")  # WSP and RTDL are done: only CM, LS, archive, reporter run
     assert resumed.status == "COMPLETED", resumed.summary
-    assert set(resumed.summary["durations_s"]) == {"cm", "ls", "archive", "rtdl", "pipeline_wall", "reporter"}
+    assert set(resumed.summary["durations_s"]) == {"cm", "ls", "archive", "rtdl", "pipeline_wall", "reporter",
+                                                     "ready_to_closed"}
     assert memory.facts().read("pr-retry").require_stream().sent_by_class == sent_before
     assert verify_bundle(resumed.files) == [] and "run_failed.json" in resumed.files
     listed = json.loads(resumed.files["run_completed.json"])["files"]
