@@ -1,7 +1,7 @@
 """End-to-end benchmark: a whole platform run of N events vs raw Kafka produce+consume of the same bytes.
 
-Prints events/s for IG admission (events in -> durable receipts -> admitted events on Kafka), for the
-whole run (started as ``fp run`` starts it: RTDL in a warm forked child, D57), for raw Kafka in the same
+Prints events/s for IG admission (events in -> durable receipts -> admitted events on Kafka), for RTDL
+over the stream IG admitted alone (a backlog: RTDL's own rate), for the whole run (started as ``fp run`` starts it: RTDL in a warm forked child, D57), for raw Kafka in the same
 process and substrate, their ratio, CPU per event, peak RSS, and a small run's fixed cost (three
 ``fp run --events 200``, READY to closed; last, since its processes count in the children's peak RSS).
 Run with the substrate up:
@@ -125,6 +125,22 @@ def ig_alone(events: int, seed: int) -> dict[str, object]:
             "events_per_s": round(sent / wall, 1), "cpu_us_per_event": per_event_us(cpu_before, cpu_after, sent)}
 
 
+def rtdl_alone(events: int, seed: int, platform_run_id: str) -> dict[str, object]:
+    """RTDL over a run IG admitted with RTDL not running (``ig_alone``'s): the whole admitted range is a
+    backlog, so this is RTDL's own rate, not the rate IG offers it (the whole run's ``rtdl_events_per_s``
+    is bounded by IG's). RTDL runs in this process; its CPU is the platform process's."""
+    with sealed_platform(seed, events) as container:
+        cpu_before = snapshot()
+        t0 = time.perf_counter()
+        done = container.rtdl().for_run(platform_run_id)
+        wall = time.perf_counter() - t0
+        cpu_after = snapshot()
+    consumed = int(done.stats["consumed"])
+    return {"platform_run_id": platform_run_id, "consumed": consumed, "decisions": done.stats["decisions"],
+            "wall_s": round(wall, 3), "events_per_s": round(consumed / wall, 1),
+            "cpu_us_per_event": per_event_us(cpu_before, cpu_after, consumed)}
+
+
 def quix_interpreter() -> Path:
     """``.venv-quix`` (created on first use): quixstreams pins pydantic and confluent-kafka below this
     project's ranges, so the peer runs under an interpreter of its own."""
@@ -210,6 +226,7 @@ def main() -> None:
     run = platform_run(args.events, args.seed)
     platform_rss = round(rss_mb(), 1)  # before the raw-Kafka baseline holds its payloads and buffers
     ig = ig_alone(args.events, args.seed)
+    rtdl = rtdl_alone(args.events, args.seed, str(ig["platform_run_id"]))
     quix = None if args.no_quix else quix_peer(args.events, args.seed)
     raw = raw_kafka(args.events, args.seed, 5_000)
     small = fixed_cost()
@@ -218,7 +235,8 @@ def main() -> None:
         "whole_run_events_per_s": run["whole_run_events_per_s"], "raw_kafka_events_per_s": raw["events_per_s"],
         "whole_run_over_raw_kafka": ratio, "ig_admission_events_per_s": ig["events_per_s"],
         "ig_admission_beside_rtdl_events_per_s": run["ig_admission_events_per_s"],
-        "rtdl_events_per_s": run["rtdl_events_per_s"], "cpu_us_per_event": run["cpu_us_per_event"],
+        "rtdl_events_per_s": run["rtdl_events_per_s"], "rtdl_alone_events_per_s": rtdl["events_per_s"],
+        "rtdl_alone_cpu_us_per_event": rtdl["cpu_us_per_event"], "cpu_us_per_event": run["cpu_us_per_event"],
         "ig_alone_cpu_us_per_event": ig["cpu_us_per_event"],
         "quix_peer_events_per_s": quix["events_per_s"] if quix else None,
         "ig_over_quix_peer": (round(float(ig["events_per_s"]) / float(quix["events_per_s"]), 3)  # type: ignore[arg-type]
@@ -226,7 +244,7 @@ def main() -> None:
         "peak_rss_mb": {"platform_process": platform_rss, "rtdl_process": run["rtdl_peak_rss_mb"],
                         "benchmark_with_raw_kafka": round(rss_mb(), 1)},
         "fixed_cost_s": small["ready_to_closed_median_s"], "fixed_cost": small,
-        "platform": run, "ig_alone": ig, "raw_kafka": raw, "quix_peer": quix}
+        "platform": run, "ig_alone": ig, "rtdl_alone": rtdl, "raw_kafka": raw, "quix_peer": quix}
     if args.json:
         print(json.dumps(report, sort_keys=True))
         return
