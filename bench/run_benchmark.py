@@ -1,10 +1,10 @@
 """End-to-end benchmark: a whole platform run of N events vs raw Kafka produce+consume of the same bytes.
 
 Prints events/s for IG admission (events in -> durable receipts -> admitted events on Kafka), for RTDL
-over the stream IG admitted alone (a backlog: RTDL's own rate), for the whole run (started as ``fp run`` starts it: RTDL in a warm forked child, D57), for raw Kafka in the same
-process and substrate, their ratio, CPU per event, peak RSS, and a small run's fixed cost (three
-``fp run --events 200``, READY to closed; last, since its processes count in the children's peak RSS).
-Run with the substrate up:
+over the stream IG admitted alone (a backlog: RTDL's own rate), for the whole run (started as ``fp run``
+starts it: RTDL in a warm forked child, D57), for raw Kafka in the same process and substrate, their
+ratio, CPU per event, peak RSS, and a small run's fixed cost (three ``fp run --events 200``, READY to
+closed; last, since its processes count in the children's peak RSS). Run with the substrate up:
 .venv/bin/python -m bench.run_benchmark --events 100000
 """
 
