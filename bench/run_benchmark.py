@@ -125,11 +125,12 @@ def ig_alone(events: int, seed: int) -> dict[str, object]:
             "events_per_s": round(sent / wall, 1), "cpu_us_per_event": per_event_us(cpu_before, cpu_after, sent)}
 
 
-def rtdl_alone(events: int, seed: int, platform_run_id: str) -> dict[str, object]:
+def rtdl_alone(platform_run_id: str) -> dict[str, object]:
     """RTDL over a run IG admitted with RTDL not running (``ig_alone``'s): the whole admitted range is a
     backlog, so this is RTDL's own rate, not the rate IG offers it (the whole run's ``rtdl_events_per_s``
-    is bounded by IG's). RTDL runs in this process; its CPU is the platform process's."""
-    with sealed_platform(seed, events) as container:
+    is bounded by IG's). RTDL runs in this process; its CPU is the platform process's. The world is
+    sealed already (by ``ig_alone``)."""
+    with platform("local_parity") as container:
         cpu_before = snapshot()
         t0 = time.perf_counter()
         done = container.rtdl().for_run(platform_run_id)
@@ -226,7 +227,7 @@ def main() -> None:
     run = platform_run(args.events, args.seed)
     platform_rss = round(rss_mb(), 1)  # before the raw-Kafka baseline holds its payloads and buffers
     ig = ig_alone(args.events, args.seed)
-    rtdl = rtdl_alone(args.events, args.seed, str(ig["platform_run_id"]))
+    rtdl = rtdl_alone(str(ig["platform_run_id"]))
     quix = None if args.no_quix else quix_peer(args.events, args.seed)
     raw = raw_kafka(args.events, args.seed, 5_000)
     small = fixed_cost()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -89,23 +90,24 @@ class ForkedChild:
         return self.returncode
 
     def wait(self, timeout: float | None = None) -> int:
-        if timeout is None and self.returncode is None:
-            _, status = os.waitpid(self.pid, 0)
-            self.returncode = os.waitstatus_to_exitcode(status)
-        deadline = time.monotonic() + (timeout or 0.0)
+        if timeout is None:
+            if self.returncode is None:
+                self.returncode = os.waitstatus_to_exitcode(os.waitpid(self.pid, 0)[1])
+            return self.returncode
+        deadline = time.monotonic() + timeout
         while (code := self.poll()) is None:
             if time.monotonic() >= deadline:
-                raise subprocess.TimeoutExpired(f"pid {self.pid}", timeout or 0.0)
+                raise subprocess.TimeoutExpired(f"pid {self.pid}", timeout)
             time.sleep(0.02)
         return code
 
     def terminate(self) -> None:
         if self.poll() is None:
-            os.kill(self.pid, 15)
+            os.kill(self.pid, signal.SIGTERM)
 
     def kill(self) -> None:
         if self.poll() is None:
-            os.kill(self.pid, 9)
+            os.kill(self.pid, signal.SIGKILL)
 
 
 def _threads() -> int:
@@ -150,7 +152,8 @@ class WarmChild:
                 pipe.write(job)
         except OSError:  # the child is gone (killed while waiting): the caller starts a fresh one
             stderr.close()
-            self._child.wait(timeout=5)
+            self._child.kill()
+            self._child.wait()
             raise
         return StageProcess(self._child, self.app, log_file, stderr)
 

@@ -143,9 +143,10 @@ def _plan(conn: psycopg.Connection, sql: str, params: tuple[object, ...]) -> str
 
 def test_the_answered_submission_check_reads_one_receipt_in_a_run_newer_than_the_statistics(
         conn: psycopg.Connection) -> None:
-    """IG's check before every batch (one receipt id) must be an index lookup, not a pass over the run's
-    receipts: the planner, estimating a run it has no statistics for, may filter `= ANY(...)` (D58)."""
-    from fp_adapters.postgres.receipts import STORED_ONE_SQL, STORED_SQL
+    """IG's check before every batch must be an index lookup, not a pass over the run's receipts: the
+    planner, estimating a run it has no statistics for, may filter `= ANY(...)` on the key's second
+    column (D58). ``stored`` looks each id up by equality."""
+    from fp_adapters.postgres.receipts import RECEIPT_COLS, STORED_SQL
 
     insert = ("INSERT INTO receipts (receipt_id, platform_run_id, scenario_run_id, event_class, event_id, "
               "event_type, outcome, detail, payload_hash) SELECT md5(%s || g), %s, 's', 'c', md5(%s || g), 't', "
@@ -157,10 +158,31 @@ def test_the_answered_submission_check_reads_one_receipt_in_a_run_newer_than_the
     with conn.transaction():
         conn.execute(insert, ("new", "run-new", "new", 20_000))  # the run being admitted: not analysed yet
     probe = ("run-new", "0123456789abcdef0123456789abcdef")
-    one = _plan(conn, STORED_ONE_SQL, probe)
+    one = _plan(conn, STORED_SQL, probe)
     assert "receipt_id = " in one and "Rows Removed by Filter" not in one, one
-    # What the check was before (kept for a multi-id lookup, IG's rare re-submission path): on the
-    # Postgres this substrate runs (15), the same lookup as `= ANY(...)` reads the whole run.
+    # What the check was before: on the Postgres this substrate runs (15), the same lookup as
+    # `= ANY(...)` reads the whole run.
     if conn.info.server_version < 170000:
-        many = _plan(conn, STORED_SQL, (probe[0], [probe[1]]))
+        many = _plan(conn, f"SELECT {RECEIPT_COLS} FROM receipts WHERE platform_run_id = %s "
+                           "AND receipt_id = ANY(%s)", (probe[0], [probe[1]]))
         assert "Rows Removed by Filter: 20000" in many, many
+
+
+def test_stored_receipts_are_found_by_id_however_many_are_asked_for(fresh_settings: Settings) -> None:
+    from fp_adapters.postgres.connection import open_pool
+    from fp_core.receipts import AdmissionOutcome, Receipt
+
+    pool = open_pool(fresh_settings.require_postgres().dsn, 2, 10.0)
+    try:
+        log = PgReceiptLog(pool)
+        receipts = [Receipt(receipt_id=f"{i:032x}", platform_run_id="run-s", scenario_run_id="s",
+                            event_class="c", event_id=f"e{i}", event_type="t", outcome=AdmissionOutcome.ADMIT,
+                            payload_hash="h") for i in range(300)]
+        log.append(receipts, [])
+        assert log.stored("run-s", []) == {}
+        assert log.stored("run-s", [receipts[7].receipt_id]) == {receipts[7].receipt_id: receipts[7]}
+        asked = [r.receipt_id for r in receipts[::3]] + ["f" * 32]  # one not stored
+        assert log.stored("run-s", asked) == {r.receipt_id: r for r in receipts[::3]}
+        assert log.stored("run-other", asked) == {}
+    finally:
+        pool.close()

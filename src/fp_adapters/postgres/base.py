@@ -3,15 +3,37 @@ driver errors translated (a connection broken by a server restart is discarded b
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 import psycopg
 from psycopg_pool import ConnectionPool
 
 from fp_adapters.postgres.connection import translated
 from fp_core.identity import ID_SEPARATOR, unit_separated
+
+T = TypeVar("T")
+
+
+class NewFirst:
+    """Writes a batch with a statement that fails whole on a key already stored (a plain INSERT or COPY,
+    no per-row conflict handling: ON CONFLICT's speculative insertion costs Postgres more per row) while
+    batches are new. A batch that fails it, and each batch after it until one is all new again, is
+    written by the statement that skips stored keys (D58)."""
+
+    def __init__(self) -> None:
+        self._all_new = True
+
+    def write(self, plain: Callable[[], T], skipping: Callable[[], tuple[T, bool]]) -> T:
+        """``plain()``, or ``skipping()`` (which returns its result and whether the batch was all new)."""
+        if self._all_new:
+            try:
+                return plain()
+            except psycopg.errors.UniqueViolation:
+                pass  # the statement failed whole: nothing was written
+        out, self._all_new = skipping()
+        return out
 
 
 def column(values: Sequence[str]) -> str:

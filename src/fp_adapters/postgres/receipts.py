@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import psycopg
+from psycopg_pool import ConnectionPool
 
-from fp_adapters.postgres.base import PgStore
+from fp_adapters.postgres.base import NewFirst, PgStore
 from fp_core.offsets import OriginOffset
 from fp_core.receipts import PublishRecord, Receipt, publish_records, untold
 
@@ -19,8 +19,7 @@ RECEIPT_COLS = ("receipt_id, platform_run_id, scenario_run_id, event_class, even
                 "reason, detail, payload_hash, publish_state, pub_topic, pub_partition, pub_offset")
 
 
-STORED_ONE_SQL = f"SELECT {RECEIPT_COLS} FROM receipts WHERE platform_run_id = %s AND receipt_id = %s"
-STORED_SQL = f"SELECT {RECEIPT_COLS} FROM receipts WHERE platform_run_id = %s AND receipt_id = ANY(%s)"
+STORED_SQL = f"SELECT {RECEIPT_COLS} FROM receipts WHERE platform_run_id = %s AND receipt_id = %s"
 
 
 def _receipt(row: tuple[object, ...]) -> Receipt:
@@ -42,24 +41,32 @@ def _row(r: Receipt) -> tuple[object, ...]:
 
 
 class PgReceiptLog(PgStore):
-    def append(self, receipts: Sequence[Receipt], publishes: Sequence[PublishRecord]) -> None:
-        """COPY (the fast path); a batch whose receipt ids are already there (IG re-submitted after a
-        crash) keeps the receipts written first and adds only the missing ones — never a second one —
-        and logs every publish it tells of (the stored receipts may tell of an earlier attempt)."""
-        try:
-            self._append(receipts, untold(receipts, publishes), fast=True)
-        except psycopg.errors.UniqueViolation:
-            self._append(receipts, publish_records(receipts, publishes), fast=False)
+    def __init__(self, pool: ConnectionPool) -> None:
+        super().__init__(pool)
+        self._writes = NewFirst()
 
-    def _append(self, receipts: Sequence[Receipt], publishes: Sequence[PublishRecord], fast: bool) -> None:
+    def append(self, receipts: Sequence[Receipt], publishes: Sequence[PublishRecord]) -> None:
+        """COPY while batches are new (``NewFirst``); a batch whose receipt ids are already there (IG
+        re-submitted after a crash) keeps the receipts written first and adds only the missing ones —
+        never a second one — and logs every publish it tells of (the stored receipts may tell of an
+        earlier attempt)."""
+        def skipping() -> tuple[int, bool]:
+            added = self._append(receipts, publish_records(receipts, publishes), fast=False)
+            return added, added == len(receipts)
+        self._writes.write(lambda: self._append(receipts, untold(receipts, publishes), fast=True), skipping)
+
+    def _append(self, receipts: Sequence[Receipt], publishes: Sequence[PublishRecord], fast: bool) -> int:
+        """The receipts written (every one on the fast path, which fails whole on a known id)."""
         with self.tx() as conn, conn.cursor() as cur:
             if fast:
                 with cur.copy(f"COPY receipts ({RECEIPT_COLS}) FROM STDIN") as cp:
                     for r in receipts:
                         cp.write_row(_row(r))
+                added = len(receipts)
             else:
                 cur.executemany(f"INSERT INTO receipts ({RECEIPT_COLS}) VALUES ({', '.join(['%s'] * 14)}) "
                                 "ON CONFLICT (platform_run_id, receipt_id) DO NOTHING", [_row(r) for r in receipts])
+                added = max(cur.rowcount, 0)
             if publishes:
                 with cur.copy("COPY publish_log (platform_run_id, event_class, event_id, state, pub_topic, "
                               "pub_partition, pub_offset, error) FROM STDIN") as cp:
@@ -68,15 +75,21 @@ class PgReceiptLog(PgStore):
                         cp.write_row((p.platform_run_id, p.event_class, p.event_id, p.state.value,
                                       at.topic if at else None, at.partition if at else None,
                                       at.offset if at else None, p.error))
+        return added
 
     def stored(self, platform_run_id: str, receipt_ids: Sequence[str]) -> dict[str, Receipt]:
-        # IG asks for ONE id before every batch (has this submission been answered?): an equality on both
-        # key columns is always an index lookup. `receipt_id = ANY(...)` on the key's second column may be
-        # planned as a filter over the run's every receipt when the run is newer than the table's
-        # statistics (seen: 20,000 rows read for one id, a scan growing with the run: quadratic; D58).
-        sql, param = (STORED_ONE_SQL, receipt_ids[0]) if len(receipt_ids) == 1 else (STORED_SQL, list(receipt_ids))
-        with self.statement() as conn:
-            rows = conn.execute(sql, (platform_run_id, param)).fetchall()
+        """One key lookup per id, pipelined in one round trip. `receipt_id = ANY(...)` on the key's second
+        column was planned, for a run newer than the table's statistics, as a filter over the run's every
+        receipt (20,000 rows read for one id: IG's check before every batch grew with the run; D58)."""
+        if not receipt_ids:
+            return {}
+        rows: list[tuple[object, ...]] = []
+        with self.statement() as conn, conn.cursor() as cur:
+            cur.executemany(STORED_SQL, [(platform_run_id, rid) for rid in receipt_ids], returning=True)
+            while True:
+                rows.extend(cur.fetchall())
+                if not cur.nextset():
+                    break
         return {r.receipt_id: r for r in map(_receipt, rows)}
 
     def counts(self, platform_run_id: str) -> dict[str, dict[str, int]]:
