@@ -3,9 +3,11 @@ range, with a manifest per run that the replay and the dataset builder read."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from fp_core.errors import ObjectExists
 from fp_core.evidence import render
 from fp_core.model import FrozenModel
 from fp_core.ports import BusRecord, ObjectStore, TableCodec, TopicPartition
@@ -60,26 +62,49 @@ def archive_objects(objects: ObjectStore, platform_run_id: str, suffix: str) -> 
 
 @dataclass
 class ArchiveWriter:
+    """Writes each partition's records in objects of exactly ``object_records`` (the last one shorter, at
+    ``flush``): the cuts follow from the start offset, whatever the polls returned, so a drain resumed from
+    its checkpoint (always an object's end) cuts the same objects again. Only written records are reported
+    durable; the rest are held."""
+
     objects: ObjectStore
     codec: TableCodec
     platform_run_id: str
+    object_records: int = 5_000
     written: list[str] = field(default_factory=list)
+    _held: dict[TopicPartition, list[BusRecord]] = field(default_factory=dict, init=False, repr=False)
 
     def handle(self, records: Sequence[BusRecord]) -> dict[TopicPartition, int]:
-        by_tp: dict[TopicPartition, list[BusRecord]] = {}
-        for r in records:
-            by_tp.setdefault((r.origin.topic, r.origin.partition), []).append(r)
+        n = self.object_records
         safe: dict[TopicPartition, int] = {}
-        for (topic, partition), recs in sorted(by_tp.items()):
-            first, last = recs[0].origin.offset, recs[-1].origin.offset
-            key = archive_key(self.platform_run_id, topic, partition, first, last, self.codec.suffix)
-            if not self.objects.exists(key):
-                self.objects.put(key, self.codec.encode(
-                    {"offset": [r.origin.offset for r in recs], "key": [r.key or b"" for r in recs],
-                     "value": [r.value for r in recs]}, ARCHIVE_COLUMNS))
-            self.written.append(key)
-            safe[(topic, partition)] = last + 1
+        for r in records:
+            self._held.setdefault((r.origin.topic, r.origin.partition), []).append(r)
+        for tp in sorted(self._held):
+            held = self._held[tp]
+            while len(held) >= n:
+                safe[tp] = self._write(tp, held[:n])
+                held = self._held[tp] = held[n:]
+            if not held:
+                del self._held[tp]
         return safe
+
+    def flush(self) -> dict[TopicPartition, int]:
+        """Write what is held (the end of the range): the last, shorter object of each partition."""
+        safe = {tp: self._write(tp, held) for tp, held in sorted(self._held.items())}
+        self._held.clear()
+        return safe
+
+    def _write(self, tp: TopicPartition, recs: list[BusRecord]) -> int:
+        """One object of ``recs``; the offset after it."""
+        first, last = recs[0].origin.offset, recs[-1].origin.offset
+        key = archive_key(self.platform_run_id, tp[0], tp[1], first, last, self.codec.suffix)
+        # Write-once: a drain resumed from its checkpoint cuts the same objects, finds them written.
+        with contextlib.suppress(ObjectExists):
+            self.objects.put(key, self.codec.encode(
+                {"offset": [r.origin.offset for r in recs], "key": [r.key or b"" for r in recs],
+                 "value": [r.value for r in recs]}, ARCHIVE_COLUMNS))
+        self.written.append(key)
+        return last + 1
 
 
 ARCHIVE_GROUP = "fp-archive"
@@ -100,7 +125,7 @@ class ArchiveStage:
         start, end = input_range(stream)
         writer = ArchiveWriter(self.objects, self.codec, run)
         resume = self.drainer.resume_positions(ARCHIVE_GROUP, run, start)
-        drained = self.drainer.drain(ARCHIVE_GROUP, run, 20_000, resume, end, writer.handle)
+        drained = self.drainer.drain(ARCHIVE_GROUP, run, 20_000, resume, end, writer.handle, writer.flush)
         keys = archive_objects(self.objects, run, self.codec.suffix)
         manifest = ArchiveManifest(platform_run_id=run, format=self.codec.suffix, columns=ARCHIVE_COLUMNS,
                                    objects=tuple(parse_archive_key(k) for k in keys))
