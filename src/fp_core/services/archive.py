@@ -71,7 +71,6 @@ class ArchiveWriter:
     codec: TableCodec
     platform_run_id: str
     object_records: int = 5_000
-    written: list[str] = field(default_factory=list)
     _held: dict[TopicPartition, list[BusRecord]] = field(default_factory=dict, init=False, repr=False)
 
     def handle(self, records: Sequence[BusRecord]) -> dict[TopicPartition, int]:
@@ -103,7 +102,6 @@ class ArchiveWriter:
             self.objects.put(key, self.codec.encode(
                 {"offset": [r.origin.offset for r in recs], "key": [r.key or b"" for r in recs],
                  "value": [r.value for r in recs]}, ARCHIVE_COLUMNS))
-        self.written.append(key)
         return last + 1
 
 
