@@ -26,8 +26,8 @@ def arguments(events: int, seed: int, **extra: float | bool | str) -> argparse.N
 
 
 @contextmanager
-def sealed_platform(seed: int, events: int, warm_rtdl: bool = False) -> Iterator[Platform]:
-    """The local_parity platform with the world sealed; ``warm_rtdl`` as ``fp run`` starts it (D57)."""
-    with platform("local_parity", warm_rtdl=warm_rtdl) as container:
+def sealed_platform(seed: int, events: int, warm_stages: bool = False) -> Iterator[Platform]:
+    """The local_parity platform with the world sealed; ``warm_stages`` as ``fp run`` starts it (D57)."""
+    with platform("local_parity", warm_stages=warm_stages) as container:
         seal_world(container.adapters.objects(), seed, events)
         yield container

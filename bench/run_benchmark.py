@@ -93,7 +93,7 @@ def raw_kafka(events: int, seed: int, batch: int) -> dict[str, float]:
 
 def platform_run(events: int, seed: int) -> dict[str, object]:
     run_id = f"bench-{uuid.uuid4().hex[:8]}"
-    with sealed_platform(seed, events, warm_rtdl=True) as container:  # as `fp run` runs it
+    with sealed_platform(seed, events, warm_stages=True) as container:  # as `fp run` runs it
         wf = container.workflow()
         cpu_before = snapshot()
         t0 = time.perf_counter()

@@ -285,9 +285,9 @@ class Platform(containers.DeclarativeContainer):
     launcher = providers.Selector(
         adapters.rtdl_launch,
         process=providers.Singleton(ProcessStageLauncher, settings),
-        in_process=providers.Singleton(InProcessLauncher, rtdl.provided.for_run))
+        in_process=providers.Singleton(InProcessLauncher, rtdl.provided.for_run, archive.provided.for_run))
     workflow = providers.Factory(
-        RunWorkflow, env=settings.provided.env, sr=sr, wsp=wsp, cm=cm, ls=ls, archive=archive, reporter=reporter,
+        RunWorkflow, env=settings.provided.env, sr=sr, wsp=wsp, cm=cm, ls=ls, reporter=reporter,
         launcher=launcher, facts=facts, checkpoints=adapters.checkpoints, clock=adapters.clock,
         log=_log(adapters.log, "run"),
         evidence_uri=adapters.objects.provided.uri, substrate=adapters.substrate_record.provider, tracer=tracer)

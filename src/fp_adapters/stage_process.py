@@ -1,10 +1,11 @@
-"""StageLauncher that runs RTDL as its own process (``fp-rtdl --follow``), for real parallelism on two
-cores. The child gets the parent's exact settings through FP_SETTINGS_JSON (no secrets are in them).
+"""StageLauncher that runs RTDL (``fp-rtdl --follow``) and the archive writer (``fp-archive``) as their
+own processes, for real parallelism on two cores. A child gets the parent's exact settings through
+FP_SETTINGS_JSON (no secrets are in them).
 
-A process that will launch RTDL can fork a *warm* child first (``WarmChild.fork``), before it starts
-any thread: the child holds every module the parent imported and waits on a pipe for its job, so the
-first RTDL of a run starts in milliseconds instead of re-importing the platform (~1 s on this machine,
-D57). A stage started again after a failure is always a fresh process.
+A process that will launch stages can fork *warm* children first (``WarmChild.fork``), before it starts
+any thread: each holds every module the parent imported and waits on a pipe for its job, so a run's
+first RTDL and archive start in milliseconds instead of re-importing the platform (~1 s on this
+machine, D57). A stage started again after a failure is always a fresh process.
 """
 
 from __future__ import annotations
@@ -18,16 +19,22 @@ import tempfile
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
 from typing import IO, NoReturn, Protocol
 
 from fp_adapters.logging import LOG_FILE_ENV, log_dir
+from fp_adapters.parquet import import_pyarrow
 from fp_adapters.settings import SETTINGS_JSON_ENV, Settings
 from fp_adapters.tracing import TRACE_FILE_ENV, child_environment
 from fp_core.errors import TransientError
 
 RTDL_APP = "fp-rtdl"
+ARCHIVE_APP = "fp-archive"
+WARM_APPS: dict[str, Callable[[], None] | None] = {RTDL_APP: None, ARCHIVE_APP: import_pyarrow}
+"""The stage apps ``fp run`` starts beside itself, each in a warm child forked at start-up, with what
+the child loads while it waits for its job."""
 
 
 class Child(Protocol):
@@ -119,6 +126,10 @@ def _threads() -> int:
         return threading.active_count()
 
 
+_job_pipes: set[int] = set()
+"""The write ends of the job pipes of this process's warm children still waiting for a job."""
+
+
 class WarmChild:
     """A forked child that has loaded ``app``'s console entry point and waits for one job on a pipe: the
     argv and environment it would have been started with. Closing the pipe without a job ends it."""
@@ -128,8 +139,9 @@ class WarmChild:
         self._handed = False
 
     @classmethod
-    def fork(cls, app: str) -> WarmChild | None:
-        """Fork one; None where forking is not safe (a thread is running, or no ``os.fork``)."""
+    def fork(cls, app: str, preload: Callable[[], None] | None = None) -> WarmChild | None:
+        """Fork one, which runs ``preload`` while it waits; None where forking is not safe (a thread is
+        running, or no ``os.fork``)."""
         if not hasattr(os, "fork") or _threads() > 1:
             return None
         read_fd, write_fd = os.pipe()
@@ -137,9 +149,13 @@ class WarmChild:
         sys.stderr.flush()
         pid = os.fork()
         if pid == 0:
-            os.close(write_fd)
-            _serve_one_job(app, read_fd)
+            # Only the parent may hold a warm child's job pipe open: a sibling holding it would keep that
+            # child from seeing the pipe close (``discard``).
+            for fd in (write_fd, *_job_pipes):
+                os.close(fd)
+            _serve_one_job(app, read_fd, preload)
         os.close(read_fd)
+        _job_pipes.add(write_fd)
         return cls(app, ForkedChild(pid), write_fd)
 
     def start(self, argv: list[str], env: dict[str, str], log_file: Path) -> StageProcess:
@@ -147,6 +163,7 @@ class WarmChild:
         stderr = tempfile.NamedTemporaryFile(prefix=f"{self.app}-", suffix=".stderr")  # noqa: SIM115
         self._handed = True
         job = json.dumps({"argv": argv, "env": env, "stderr": stderr.name}).encode()
+        _job_pipes.discard(self._job_fd)
         try:
             with os.fdopen(self._job_fd, "wb") as pipe:
                 pipe.write(job)
@@ -161,17 +178,20 @@ class WarmChild:
         """End an unused child: its pipe closes, and it exits at once."""
         if not self._handed:
             self._handed = True
+            _job_pipes.discard(self._job_fd)
             os.close(self._job_fd)
             self._child.wait(timeout=30)
 
 
-def _serve_one_job(app: str, job_fd: int) -> NoReturn:
-    """The warm child: load the app, wait for the job, run it with the job's fds and environment, exit
-    with the app's code (never returning into the parent's code)."""
+def _serve_one_job(app: str, job_fd: int, preload: Callable[[], None] | None) -> NoReturn:
+    """The warm child: load the app (and ``preload``), wait for the job, run it with the job's fds and
+    environment, exit with the app's code (never returning into the parent's code)."""
     code = 1
     try:
         [entry] = metadata.entry_points(group="console_scripts", name=app)
         main = entry.load()
+        if preload is not None:
+            preload()
         with os.fdopen(job_fd, "rb") as pipe:
             raw = pipe.read()
         if not raw:
@@ -202,18 +222,31 @@ def _serve_one_job(app: str, job_fd: int) -> NoReturn:
 class ProcessStageLauncher:
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
-        self._warm: WarmChild | None = None
+        self._warm: dict[str, WarmChild] = {}
 
     def keep_warm(self, child: WarmChild) -> None:
-        """Start the next RTDL in ``child`` (forked by this process before its threads started)."""
-        self._warm = child
+        """Start the next stage of ``child.app`` in ``child`` (forked by this process before its threads
+        started)."""
+        self._warm[child.app] = child
+
+    def discard_warm(self) -> None:
+        """End the warm children no stage was started in."""
+        for child in self._warm.values():
+            child.discard()
+        self._warm.clear()
 
     def follow_rtdl(self, platform_run_id: str) -> StageProcess:
-        exe = str(Path(sys.executable).with_name(RTDL_APP))
-        argv = [exe, "--env", self._settings.env, "--run-id", platform_run_id, "--follow"]
-        log_file = log_dir(platform_run_id) / "rtdl.jsonl"
+        return self._start(RTDL_APP, "rtdl", platform_run_id, "--follow")
+
+    def run_archive(self, platform_run_id: str) -> StageProcess:
+        return self._start(ARCHIVE_APP, "archive", platform_run_id)
+
+    def _start(self, app: str, component: str, platform_run_id: str, *options: str) -> StageProcess:
+        exe = str(Path(sys.executable).with_name(app))
+        argv = [exe, "--env", self._settings.env, "--run-id", platform_run_id, *options]
+        log_file = log_dir(platform_run_id) / f"{component}.jsonl"
         env = stage_environment(self._settings, log_file, platform_run_id)
-        warm, self._warm = self._warm, None
+        warm = self._warm.pop(app, None)
         if warm is not None:
             try:
                 return warm.start(argv, env, log_file)
@@ -221,4 +254,4 @@ class ProcessStageLauncher:
                 pass  # a fresh process instead
         stderr = tempfile.TemporaryFile()  # noqa: SIM115 (lives until result() or cancel())
         child = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=stderr, stdin=subprocess.DEVNULL, env=env)
-        return StageProcess(child, RTDL_APP, log_file, stderr)
+        return StageProcess(child, app, log_file, stderr)

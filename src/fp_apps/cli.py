@@ -161,7 +161,7 @@ def _drive(env: str, platform_run_id: str, events: int | None, attachments: dict
     """The env's workflow with progress (bars with events/s on a terminal, stage lines otherwise),
     ``act`` applied to it."""
     try:
-        with platform(env, component="run", warm_rtdl=True) as container:
+        with platform(env, component="run", warm_stages=True) as container:
             with run_progress(err, container, platform_run_id, events) as progress:
                 result = act(container, container.workflow(
                     git_sha=git_sha(), component_versions=component_versions(), progress=progress,

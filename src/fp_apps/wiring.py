@@ -18,7 +18,7 @@ from pydantic import BaseModel
 from fp_adapters.containers import Platform, build_container
 from fp_adapters.logging import LOG_FILE_ENV, bind_run, configure, log_dir, register_secrets
 from fp_adapters.settings import REPO_ROOT
-from fp_adapters.stage_process import RTDL_APP, WarmChild
+from fp_adapters.stage_process import WARM_APPS, ProcessStageLauncher, WarmChild
 from fp_adapters.tracing import TRACE_FILE_ENV, configure_tracing, shutdown_tracing
 from fp_core.run_config import RunConfig
 from fp_core.services.control import RunFacts
@@ -37,27 +37,40 @@ StageEnvOpt = Annotated[str, typer.Option("--env", envvar="FP_ENV",
 
 @contextmanager
 def platform(env: str, log_level: str | None = None, component: str = "fp",
-             warm_rtdl: bool = False) -> Iterator[Platform]:
+             warm_stages: bool = False) -> Iterator[Platform]:
     """Build and start the env's container; shut its resources down (flush producer) on exit. Logs are
     JSON lines at ``log_level`` (else ``FP_LOG_LEVEL``, else INFO) with the run's correlation keys; the
     credentials the adapters read are scrubbed from every line; spans go where ``FP_TRACE_FILE`` and
-    ``FP_OTLP_ENDPOINT`` say. ``warm_rtdl``: where RTDL runs as its own process, fork it now, before any
-    client or thread exists, so the run's RTDL starts without importing the platform again (D57)."""
+    ``FP_OTLP_ENDPOINT`` say. ``warm_stages``: where stages run as their own processes, fork RTDL's and
+    the archive's now, before any client or thread exists, so a run starts them without importing the
+    platform again (D57)."""
     container = build_container(env)
-    warm = WarmChild.fork(RTDL_APP) if warm_rtdl and container.adapters.rtdl_launch() == "process" else None
+    forking = warm_stages and container.adapters.rtdl_launch() == "process"
+    if forking:
+        # Built before the fork (it opens no connection until used), so what building it loads (the
+        # object store client's service models) is loaded once for this process and its children.
+        container.adapters.objects()
+    warm = [child for child in (WarmChild.fork(app, preload) for app, preload in WARM_APPS.items() if forking)
+            if child is not None]
     configure(log_level)
     configure_tracing(component)
+    launcher: ProcessStageLauncher | None = None
     try:
         container.init_resources()
         secrets = getattr(container.adapters, "secrets_in_use", None)
         register_secrets(secrets() if secrets is not None else [])
-        if warm is not None:
-            container.launcher().keep_warm(warm)
+        if warm:
+            launcher = container.launcher()
+            for child in warm:
+                launcher.keep_warm(child)
         tune_gc()
         yield container
     finally:
-        if warm is not None:
-            warm.discard()
+        if launcher is not None:
+            launcher.discard_warm()
+        else:
+            for child in warm:
+                child.discard()
         container.shutdown_resources()
         shutdown_tracing()
 

@@ -348,10 +348,16 @@ class TaskHandle(Protocol[T_co]):
 
 
 class StageLauncher(Protocol):
-    """Starts RTDL for a run beside the caller (a separate process), following the run's stream until
-    its STREAM_COMPLETE fact; ``result`` waits for it (its STAGE_COMPLETE is on the fact log)."""
+    """Starts a run's stages beside the caller (separate processes where the adapter set has them);
+    ``result`` waits for one (its STAGE_COMPLETE is on the fact log)."""
 
-    def follow_rtdl(self, platform_run_id: str) -> TaskHandle[None]: ...
+    def follow_rtdl(self, platform_run_id: str) -> TaskHandle[None]:
+        """RTDL, following the run's stream until its STREAM_COMPLETE fact."""
+        ...
+
+    def run_archive(self, platform_run_id: str) -> TaskHandle[None]:
+        """The archive writer, for a run whose STREAM_COMPLETE fact is published."""
+        ...
 
 
 class SecretStore(Protocol):

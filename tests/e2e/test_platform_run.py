@@ -60,7 +60,7 @@ def test_operator_run_with_all_drills_leaves_a_complete_verified_bundle(substrat
 
 
 def logs_and_traces_correlate(run_id: str, run: dict[str, object], stderr: str) -> None:
-    """Every line of the run's logs (this process's and RTDL's child process's) and every span carries
+    """Every line of the run's logs (this process's, RTDL's and the archive's child processes') and every span carries
     the run's ids; the spans form one trace, whose id run.json names; no JSON log line reached the
     operator's terminal."""
     folder = REPO_ROOT / "logs" / run_id
@@ -69,7 +69,7 @@ def logs_and_traces_correlate(run_id: str, run: dict[str, object], stderr: str) 
     scenario = run["scenario_run_id"]
     components = set()
     events: dict[str, list[dict[str, str]]] = {}
-    for name in ("run.jsonl", "rtdl.jsonl"):
+    for name in ("run.jsonl", "rtdl.jsonl", "archive.jsonl"):
         lines = [json.loads(x) for x in (folder / name).read_text().splitlines()]
         assert lines, name
         for line in lines:
@@ -85,9 +85,11 @@ def logs_and_traces_correlate(run_id: str, run: dict[str, object], stderr: str) 
     assert {s["attributes"]["platform_run_id"] for s in spans} == {run_id}
     assert {s["context"]["trace_id"] for s in spans} == {"0x" + str(run["trace_id"])}
     names = {s["name"] for s in spans}
-    assert {"run", "stage.sr_ready", "stage.wsp_ig", "stage.reporter", "ig.batch", "fp-rtdl.batch"} <= names
+    assert {"run", "stage.sr_ready", "stage.wsp_ig", "stage.reporter", "ig.batch", "fp-rtdl.batch",
+            "fp-archive.batch"} <= names
     services = {s["resource"]["attributes"]["service.name"] for s in spans}
-    assert services == {"fraud-platform.run", "fraud-platform.rtdl"}  # RTDL's process joined the trace
+    # RTDL's and the archive's processes joined the trace
+    assert services == {"fraud-platform.run", "fraud-platform.rtdl", "fraud-platform.archive"}
 
 
 def run_isolated(settings: Settings, run_id: str, events: int = 2000) -> RunResult:

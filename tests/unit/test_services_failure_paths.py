@@ -161,10 +161,16 @@ class FailingStage:
         self.inner, self.times, self.calls = inner, times, 0
 
     def run(self, *args: object) -> object:
+        return self._call("run", *args)
+
+    def for_run(self, *args: object) -> object:
+        return self._call("for_run", *args)
+
+    def _call(self, method: str, *args: object) -> object:
         self.calls += 1
         if self.calls <= self.times:
-            raise TransientError("case store unavailable (injected)")
-        return self.inner.run(*args)  # type: ignore[attr-defined]
+            raise TransientError("a store unavailable (injected)")
+        return getattr(self.inner, method)(*args)
 
 
 def test_a_transient_stage_failure_is_retried_and_the_run_completes(memory: Platform) -> None:
@@ -174,6 +180,20 @@ def test_a_transient_stage_failure_is_retried_and_the_run_completes(memory: Plat
         RunConfig(env="memory", seed=2, events=400), "pr-flaky")
     assert result.status == "COMPLETED" and flaky.calls == 3
     assert not memory.adapters.objects().exists("evidence/runs/pr-flaky/run_failed.json")
+
+
+def test_the_archive_beside_the_closing_is_started_again_when_it_fails(memory: Platform) -> None:
+    flaky = FailingStage(memory.archive(), times=2)
+    memory.archive.override(providers.Object(flaky))
+    result = memory.workflow(stage_retry=RetryPolicy(attempts=3, base_s=0.01)).run(
+        RunConfig(env="memory", seed=2, events=400), "pr-archive-flaky")
+    assert result.status == "COMPLETED" and flaky.calls == 3
+    assert result.summary["counts"]["archive_objects"] > 0
+    assert verify_bundle(result.files) == []
+    flaky.times, flaky.calls = 5, 0
+    failed = memory.workflow(stage_retry=RetryPolicy(attempts=2, base_s=0.01)).run(
+        RunConfig(env="memory", seed=3, events=400), "pr-archive-down")
+    assert failed.status == "FAILED" and failed.summary["failure_stage"] == "archive" and flaky.calls == 2
 
 
 def test_a_failed_run_is_resumed_completed_and_closed_with_its_failure_record_kept(memory: Platform) -> None:
@@ -190,8 +210,8 @@ def test_a_failed_run_is_resumed_completed_and_closed_with_its_failure_record_ke
     sent_before = memory.facts().read("pr-retry").require_stream().sent_by_class
     resumed = memory.workflow().resume("pr-retry")  # WSP and RTDL are done: only CM, LS, archive, reporter run
     assert resumed.status == "COMPLETED", resumed.summary
-    assert set(resumed.summary["durations_s"]) == {"cm", "ls", "archive", "rtdl", "pipeline_wall", "reporter",
-                                                     "ready_to_closed"}
+    assert set(resumed.summary["durations_s"]) == {"cm", "ls", "reporter_reads", "archive", "archive_wait", "rtdl",
+                                                     "pipeline_wall", "reporter", "ready_to_closed"}
     assert memory.facts().read("pr-retry").require_stream().sent_by_class == sent_before
     assert verify_bundle(resumed.files) == [] and "run_failed.json" in resumed.files
     listed = json.loads(resumed.files["run_completed.json"])["files"]

@@ -51,6 +51,11 @@ print("KILLED", outcome(["fp-rtdl", "--help"], kill=True)[:40])
 unused = WarmChild.fork("fp-rtdl")
 unused.discard()
 print("DISCARDED", unused._child.returncode)
+first = WarmChild.fork("fp-rtdl")
+second = WarmChild.fork("fp-archive", preload=lambda: print("PRELOADED yes", flush=True))
+first.discard()  # the sibling forked after it must not hold its job pipe open
+second.discard()
+print("SIBLINGS", first._child.returncode, second._child.returncode)
 from confluent_kafka import Producer
 native = Producer({"bootstrap.servers": "127.0.0.1:9", "log_level": 0})  # librdkafka's own threads
 print("NATIVE", WarmChild.fork("fp-rtdl"))
@@ -67,5 +72,7 @@ def test_a_warm_child_runs_its_job_reports_failures_and_ends_when_discarded() ->
     assert lines["BAD"].startswith("fp-rtdl exited 2") and "No such option" in lines["BAD"]  # its stderr explains
     assert lines["KILLED"].startswith("fp-rtdl exited -9")  # killed before or while running: a failed stage
     assert lines["DISCARDED"] == "0"  # an unused child ends when its pipe closes
+    assert lines["SIBLINGS"] == "0 0"  # ... also when a sibling was forked after it
+    assert lines["PRELOADED"] == "yes"  # a child loads what it was given to while it waits
     assert lines["NATIVE"] == "None"  # a client's native threads count too
     assert lines["THREADED"] == "None"  # with a thread running, no fork: the launcher starts a fresh process

@@ -118,6 +118,11 @@ class ArchiveStage:
     facts: FactLog
     codec: TableCodec
 
+    def for_run(self, platform_run_id: str) -> StageComplete:
+        """The stage for a run whose stream is complete, from its facts."""
+        facts = self.facts.read(platform_run_id)
+        return self.run(facts.ready, facts.require_stream())
+
     def run(self, ready: ReadySignal, stream: StreamComplete) -> StageComplete:
         run = ready.pins.platform_run_id
         start, end = input_range(stream)

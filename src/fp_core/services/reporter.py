@@ -77,6 +77,19 @@ def run_counts(stream: StreamComplete, stages: Mapping[str, StageComplete]) -> d
     return counts
 
 
+@dataclass(frozen=True)
+class StoreReading:
+    """What the bundle says of the run's truth stores (receipts, audit, actions, cases, labels, the join
+    plane): complete once RTDL, CM and LS are, so it is read while the archive still writes."""
+
+    reasons: Mapping[str, int]
+    acts: Mapping[str, int]
+    receipts: ReceiptSummary
+    dla: DlaSummary
+    late_context_arrivals: int
+    unresolved_publishes: int
+
+
 @dataclass
 class Reporter:
     objects: ObjectStore
@@ -93,9 +106,10 @@ class Reporter:
     """Renders ``report.html`` (a view derived from the bundle, rewritten on demand; not in the listing)."""
 
     def close_run(self, facts: RunFacts, header: RunHeader, durations_s: Mapping[str, float] | None = None,
-                  rates_per_s: Mapping[str, float] | None = None, attachments: Mapping[str, bytes] | None = None
-                  ) -> tuple[str, dict[str, bytes], list[DrillRecord]]:
-        """Judge the drills and write the complete bundle from the run's facts and the stores."""
+                  rates_per_s: Mapping[str, float] | None = None, attachments: Mapping[str, bytes] | None = None,
+                  reading: StoreReading | None = None) -> tuple[str, dict[str, bytes], list[DrillRecord]]:
+        """Judge the drills and write the complete bundle from the run's facts and the stores (``reading``:
+        the stores as ``read_stores`` read them already)."""
         ready, stream, stages = facts.ready, facts.require_stream(), facts.stages
         run = ready.pins.platform_run_id
         rtdl_stats: Mapping[str, Any] = stages["rtdl"].stats if "rtdl" in stages else {}
@@ -117,8 +131,18 @@ class Reporter:
                              if "rtdl" in stages else {})
         prefix, files = self.write(run, header, stream.sent_by_class, metrics, drills,
                                    list(archive.stats["objects"]) if archive else [],
-                                   self.receipts.unresolved_publishes(run), attachments)
+                                   reading or self.read_stores(run), attachments)
         return prefix, files, drills
+
+    def read_stores(self, run: str) -> StoreReading:
+        """The stores' side of the bundle: receipt and decision summaries, anomaly counts."""
+        reasons = self.receipts.reason_counts(run)
+        acts = self.action_log.outcome_counts(run)
+        dla, missing_flows = self.dla_summary(run, acts)
+        late = self.join_store.get(run, [(ContextKind.FLOW_ANCHOR, f) for f in missing_flows])
+        return StoreReading(reasons=reasons, acts=acts, receipts=self.receipt_summary(run, reasons), dla=dla,
+                            late_context_arrivals=len(late),
+                            unresolved_publishes=self.receipts.unresolved_publishes(run))
 
     def receipt_summary(self, run: str, reasons: Mapping[str, int] | None = None) -> ReceiptSummary:
         """``reasons``: the run's quarantine reason counts when the caller has read them already."""
@@ -169,15 +193,10 @@ class Reporter:
         ), missing_flows
 
     def write(self, run: str, header: RunHeader, intended: Mapping[str, int], metrics: RunMetrics,
-              drills: Sequence[DrillRecord], archive_objects: Sequence[str],
-              ambiguous_publishes: int, attachments: Mapping[str, bytes] | None = None
-              ) -> tuple[str, dict[str, bytes]]:
+              drills: Sequence[DrillRecord], archive_objects: Sequence[str], reading: StoreReading,
+              attachments: Mapping[str, bytes] | None = None) -> tuple[str, dict[str, bytes]]:
         """Write the complete bundle; returns its prefix and the files as written."""
-        reasons = self.receipts.reason_counts(run)
-        acts = self.action_log.outcome_counts(run)
-        receipts = self.receipt_summary(run, reasons)
-        dla, missing_flows = self.dla_summary(run, acts)
-        late = self.join_store.get(run, [(ContextKind.FLOW_ANCHOR, f) for f in missing_flows])
+        reasons, acts, receipts, dla = reading.reasons, reading.acts, reading.receipts, reading.dla
         groups = {g: tuple(merge_ranges(self.checkpoints.ranges(run, g)))
                   for g in (RTDL_GROUP, CM_GROUP, ARCHIVE_GROUP)}
         traffic_admitted = receipts.by_event_class.get(TRAFFIC_CLASS, {}).get("ADMIT", 0)
@@ -194,8 +213,8 @@ class Reporter:
                 payload_hash_mismatches=reasons.get(QuarantineReason.PAYLOAD_HASH_MISMATCH.value, 0),
                 quarantined=receipts.counts["QUARANTINE"],
                 quarantine_reasons=dict(sorted(reasons.items())),
-                join_miss_degrades=dla.degraded_decisions, late_context_arrivals=len(late),
-                ambiguous_publishes=ambiguous_publishes)),
+                join_miss_degrades=dla.degraded_decisions, late_context_arrivals=reading.late_context_arrivals,
+                ambiguous_publishes=reading.unresolved_publishes)),
             "obs/reconciliation.json": render(ReconciliationDoc(
                 platform_run_id=run, ingress=reconcile(intended, receipts.by_event_class),
                 traffic_admitted=traffic_admitted, decisions=dla.decisions,

@@ -18,7 +18,7 @@ from fp_core.learning import evaluation_key
 from fp_core.ports import NO_TRACE, CheckpointLog, Clock, Log, StageLauncher, TaskHandle, Tracer
 from fp_core.retry import RetryPolicy
 from fp_core.run_config import RunConfig, config_digest
-from fp_core.services.archive import ARCHIVE_GROUP, ArchiveStage
+from fp_core.services.archive import ARCHIVE_GROUP
 from fp_core.services.cm import CM_GROUP, CmStage
 from fp_core.services.control import ReadySignal, RunFacts, StageComplete, StreamComplete
 from fp_core.services.facts import FactLog
@@ -59,7 +59,6 @@ class RunWorkflow:
     wsp: WorldStreamer
     cm: CmStage
     ls: LabelService
-    archive: ArchiveStage
     reporter: Reporter
     launcher: StageLauncher
     facts: FactLog
@@ -162,19 +161,20 @@ class RunWorkflow:
         assert error is not None
         raise error
 
-    def _supervise_rtdl(self, run: str, follower: TaskHandle[None]) -> None:
-        """Wait for RTDL's process; one that died (killed, or a dependency it could not outlast) is
-        started again and resumes from its checkpoints."""
-        handle = [follower]
+    def _supervise(self, stage: str, run: str, started: TaskHandle[None],
+                   again: Callable[[str], TaskHandle[None]]) -> None:
+        """Wait for a stage started beside the caller; one that died (killed, or a dependency it could not
+        outlast) is started again and resumes from its durable state (its checkpoints)."""
+        handle = [started]
 
         def wait() -> None:
             try:
                 handle[0].result()
             except TransientError:
-                handle[0] = self.launcher.follow_rtdl(run)
+                handle[0] = again(run)
                 raise
         try:
-            self._again("rtdl", run, wait)
+            self._again(stage, run, wait)
         finally:
             handle[0].cancel()
 
@@ -197,41 +197,54 @@ class RunWorkflow:
             durations[name] = round(self.clock.monotonic() - t0, 3)
             return out
 
+        archiving: TaskHandle[None] | None = None
         try:
             if ready is None:
                 ready = timed("sr_ready", lambda: self.sr.ready(config, platform_run_id))
             assert ready is not None
             r = ready
             pipeline_t0 = self.clock.monotonic()
-            if stream is None or "rtdl" not in done:
-                # RTDL runs beside WSP/IG (its own process on real substrates), following the stream; the
-                # event-time readiness gate makes its decisions independent of that timing.
-                follower = self.launcher.follow_rtdl(platform_run_id) if "rtdl" not in done else None
-                if stream is None:
-                    try:
-                        stream = timed("wsp_ig", lambda: self._again("wsp_ig", platform_run_id,
-                                                                    lambda: self.wsp.stream(r)))
-                    except BaseException:
-                        if follower is not None:
-                            follower.cancel()
-                        raise
-                if follower is not None:
-                    timed("rtdl_tail", lambda: self._supervise_rtdl(platform_run_id, follower))
-            # RTDL's completion, and what drills recorded during WSP and RTDL, are on the fact log by now:
-            # read it once; the later stages' facts are the ones returned to us.
-            facts = self.facts.read(platform_run_id)
-            done["rtdl"] = facts.stages["rtdl"]
-            durations["rtdl"] = round(self.clock.monotonic() - pipeline_t0, 3)
+            # RTDL runs beside WSP/IG (its own process on real substrates), following the stream; the
+            # event-time readiness gate makes its decisions independent of that timing.
+            follower = self.launcher.follow_rtdl(platform_run_id) if "rtdl" not in done else None
+            if stream is None:
+                try:
+                    stream = timed("wsp_ig", lambda: self._again("wsp_ig", platform_run_id,
+                                                                lambda: self.wsp.stream(r)))
+                except BaseException:
+                    if follower is not None:
+                        follower.cancel()
+                    raise
             assert stream is not None
             s = stream
-            later: dict[str, Callable[[], StageComplete]] = {
-                "cm": lambda: self.cm.run(r, s), "ls": lambda: self.ls.run(r),
-                "archive": lambda: self.archive.run(r, s)}
+            # The archive needs only the admitted range (STREAM_COMPLETE): it runs beside RTDL's tail, CM,
+            # LS and the reporter's reading of the stores, not after them.
+            archive_t0 = self.clock.monotonic()
+            archiving = self.launcher.run_archive(platform_run_id) if "archive" not in done else None
+            if follower is not None:
+                timed("rtdl_tail", lambda: self._supervise("rtdl", platform_run_id, follower,
+                                                           self.launcher.follow_rtdl))
+            durations["rtdl"] = round(self.clock.monotonic() - pipeline_t0, 3)
+            later: dict[str, Callable[[], StageComplete]] = {"cm": lambda: self.cm.run(r, s),
+                                                              "ls": lambda: self.ls.run(r)}
             for name, stage in later.items():
-                if name in facts.stages:
-                    done[name] = facts.stages[name]
-                else:
+                if name not in done:
                     done[name] = timed(name, functools.partial(self._again, name, platform_run_id, stage))
+            reading = timed("reporter_reads", lambda: self._again("reporter", platform_run_id,
+                                                                  lambda: self.reporter.read_stores(platform_run_id)))
+            if archiving is not None:
+                handle = archiving
+                timed("archive", lambda: self._supervise("archive", platform_run_id, handle,
+                                                         self.launcher.run_archive))
+                archiving = None
+                # "archive": from its start to the closing having it (its own time, or more when it finished
+                # earlier); "archive_wait": how long the closing waited for it.
+                durations["archive_wait"] = durations["archive"]
+                durations["archive"] = round(self.clock.monotonic() - archive_t0, 3)
+            # RTDL's and the archive's completions, and what drills recorded during WSP and RTDL, are on the
+            # fact log by now: read it once; the other stages' facts are the ones returned to us.
+            facts = self.facts.read(platform_run_id)
+            done["rtdl"], done["archive"] = facts.stages["rtdl"], facts.stages["archive"]
             pipeline_s = round(self.clock.monotonic() - pipeline_t0, 3)
             durations["pipeline_wall"] = pipeline_s
             rates = {"events_per_s_wsp_ig": _rate(sum(s.sent_by_class.values()), durations.get("wsp_ig")),
@@ -240,7 +253,7 @@ class RunWorkflow:
             header = self.header(config, platform_run_id, started_ms, self.clock.now_ms(), r)
             closing = RunFacts(r, s, {**facts.stages, **done}, facts.extra)
             prefix, files, drills = timed("reporter", lambda: self._again("reporter", platform_run_id, lambda: (
-                self.reporter.close_run(closing, header, durations, rates, self.attachments))))
+                self.reporter.close_run(closing, header, durations, rates, self.attachments, reading))))
             status = "COMPLETED" if all(d.passed for d in drills) else "COMPLETED_WITH_FAILED_DRILLS"
             self.log.info("run.completed", platform_run_id=platform_run_id, scenario_run_id=scenario, status=status)
             # READY to closed, the reporter's closure included (so not in the bundle it wrote): a run's fixed
@@ -260,3 +273,6 @@ class RunWorkflow:
             key = self.reporter.write_failure(platform_run_id, header, current, reason, partial, TRUTH_GROUPS)
             return RunResult(platform_run_id, scenario, "FAILED", self.evidence_uri(key.rsplit("/", 1)[0]),
                              {"failure_stage": current, "reason": str(exc), "counts": partial, "failure_key": key})
+        finally:
+            if archiving is not None:  # the run failed while the archive was still writing
+                archiving.cancel()
