@@ -10,8 +10,10 @@ machine, D57). A stage started again after a failure is always a fresh process.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import resource
 import signal
 import subprocess
 import sys
@@ -54,7 +56,13 @@ class StageProcess:
     join the parent's trace; stderr is kept only to explain a crash."""
 
     def __init__(self, child: Child, app: str, log_file: Path, stderr: IO[bytes]) -> None:
-        self._child, self._app, self.log_file, self._stderr = child, app, log_file, stderr
+        self._child, self.app, self.log_file, self._stderr = child, app, log_file, stderr
+
+    @property
+    def usage(self) -> resource.struct_rusage | None:
+        """The ended process's own resource use (CPU, peak RSS), where the wait reported it (a forked
+        child's does)."""
+        return getattr(self._child, "usage", None)
 
     def result(self) -> None:
         """Wait for the stage process; its STAGE_COMPLETE fact is on the control topic."""
@@ -63,7 +71,7 @@ class StageProcess:
         err = self._stderr.read().decode(errors="replace")
         self._stderr.close()
         if code != 0:
-            raise TransientError(f"{self._app} exited {code} (log: {self.log_file}): {err[-1500:]}")
+            raise TransientError(f"{self.app} exited {code} (log: {self.log_file}): {err[-1500:]}")
 
     def cancel(self) -> None:
         self._stderr.close()
@@ -88,18 +96,24 @@ class ForkedChild:
     def __init__(self, pid: int) -> None:
         self.pid = pid
         self.returncode: int | None = None
+        self.usage: resource.struct_rusage | None = None
+        """Its resource use, once it ended (``os.wait4``)."""
 
     def poll(self) -> int | None:
         if self.returncode is None:
-            pid, status = os.waitpid(self.pid, os.WNOHANG)
-            if pid:
-                self.returncode = os.waitstatus_to_exitcode(status)
+            self._reap(os.WNOHANG)
         return self.returncode
+
+    def _reap(self, options: int) -> None:
+        pid, status, usage = os.wait4(self.pid, options)
+        if pid:
+            self.returncode, self.usage = os.waitstatus_to_exitcode(status), usage
 
     def wait(self, timeout: float | None = None) -> int:
         if timeout is None:
             if self.returncode is None:
-                self.returncode = os.waitstatus_to_exitcode(os.waitpid(self.pid, 0)[1])
+                self._reap(0)
+            assert self.returncode is not None
             return self.returncode
         deadline = time.monotonic() + timeout
         while (code := self.poll()) is None:
@@ -223,6 +237,8 @@ class ProcessStageLauncher:
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
         self._warm: dict[str, WarmChild] = {}
+        self.started: list[StageProcess] = []
+        """Every stage process this launcher started, in order (their ``usage`` once ended)."""
 
     def keep_warm(self, child: WarmChild) -> None:
         """Start the next stage of ``child.app`` in ``child`` (forked by this process before its threads
@@ -247,11 +263,14 @@ class ProcessStageLauncher:
         log_file = log_dir(platform_run_id) / f"{component}.jsonl"
         env = stage_environment(self._settings, log_file, platform_run_id)
         warm = self._warm.pop(app, None)
+        stage: StageProcess | None = None
         if warm is not None:
-            try:
-                return warm.start(argv, env, log_file)
-            except OSError:
-                pass  # a fresh process instead
-        stderr = tempfile.TemporaryFile()  # noqa: SIM115 (lives until result() or cancel())
-        child = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=stderr, stdin=subprocess.DEVNULL, env=env)
-        return StageProcess(child, app, log_file, stderr)
+            with contextlib.suppress(OSError):  # the child is gone: a fresh process instead
+                stage = warm.start(argv, env, log_file)
+        if stage is None:
+            stderr = tempfile.TemporaryFile()  # noqa: SIM115 (lives until result() or cancel())
+            child = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=stderr, stdin=subprocess.DEVNULL,
+                                     env=env)
+            stage = StageProcess(child, app, log_file, stderr)
+        self.started.append(stage)
+        return stage
