@@ -11,7 +11,6 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
 
@@ -26,8 +25,7 @@ from fp_core.pins import IDENTIFIER_MAX, IDENTIFIER_PATTERN, ContextPins
 from fp_core.receipts import UNCLASSIFIED, AdmissionOutcome, QuarantineReason
 
 
-@dataclass(frozen=True, slots=True)
-class Candidate:
+class Candidate(msgspec.Struct, frozen=True, gc=False):
     """An event that passed screening and awaits judgement against the admission index."""
 
     event_type: str
@@ -38,8 +36,7 @@ class Candidate:
     partition_key: str
 
 
-@dataclass(frozen=True, slots=True)
-class Rejection:
+class Rejection(msgspec.Struct, frozen=True, gc=False):
     """An event screening refused; it becomes a QUARANTINE receipt and a quarantine record."""
 
     reason: QuarantineReason
@@ -62,8 +59,7 @@ class Claim(NamedTuple):
     admitted: bool = True
 
 
-@dataclass(frozen=True, slots=True)
-class Verdict:
+class Verdict(msgspec.Struct, frozen=True, gc=False):
     candidate: Candidate
     outcome: AdmissionOutcome
     reason: QuarantineReason | None

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
+
+import msgspec
 
 from fp_core.offsets import OriginOffset
 
@@ -17,8 +18,7 @@ class ContextKind(StrEnum):
     FLOW_ANCHOR = "flow_anchor"
 
 
-@dataclass(frozen=True, slots=True)
-class ContextItem:
+class ContextItem(msgspec.Struct, frozen=True, gc=False):
     """One admitted context event as the join plane stores it, keyed by ``(kind, key)``. Plain data (one is
     built per context event and per join-plane read): whoever builds one from outside input checks it."""
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import cached_property
+
+import msgspec
 
 from fp_core.degrade import DegradePosture, JoinFrame
 from fp_core.identity import derive_id
@@ -80,8 +81,7 @@ class AuditRecord(FrozenModel):
         return self.model_dump_json()
 
 
-@dataclass(frozen=True, slots=True)
-class TransactionView:
+class TransactionView(msgspec.Struct, frozen=True, gc=False):
     """The traffic event as DF sees it."""
 
     event_id: str

@@ -9,8 +9,9 @@ from __future__ import annotations
 import builtins
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
+
+import msgspec
 
 from fp_core.admission import Claim
 from fp_core.cases import CaseTimelineEvent
@@ -118,15 +119,15 @@ class TableCodec(Protocol):
     def decode(self, data: bytes) -> dict[str, builtins.list[Any]]: ...
 
 
-@dataclass(frozen=True, slots=True)
-class OutboundMessage:
+class OutboundMessage(msgspec.Struct, frozen=True, gc=False):
+    """One message to produce: its logical topic, key and value."""
+
     topic: str
     key: bytes
     value: bytes
 
 
-@dataclass(frozen=True, slots=True)
-class Delivery:
+class Delivery(msgspec.Struct, frozen=True, gc=False):
     """The settled fate of one produced message: ``origin`` when the broker acknowledged it,
     otherwise ``error`` (the publish is then ambiguous, never assumed failed)."""
 
@@ -134,8 +135,9 @@ class Delivery:
     error: str | None
 
 
-@dataclass(frozen=True, slots=True)
-class BusRecord:
+class BusRecord(msgspec.Struct, frozen=True, gc=False):
+    """One consumed record: where it sits on the bus, its key and value."""
+
     origin: OriginOffset
     key: bytes | None
     value: bytes

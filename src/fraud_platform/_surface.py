@@ -10,6 +10,7 @@ import inspect
 import re
 from typing import Any
 
+import msgspec
 from pydantic import BaseModel
 
 
@@ -31,6 +32,8 @@ def _describe(name: str, obj: Any) -> list[str]:
         elif issubclass(obj, BaseModel):
             lines += [f"  {f}: {info.annotation!r}".replace("typing.", "")
                       for f, info in obj.model_fields.items()]
+        elif issubclass(obj, msgspec.Struct):  # plain data: its constructor is its fields
+            lines.append(f"  def __init__{_signature(obj)}")
         for attr, value in sorted(vars(obj).items()):
             if attr.startswith("_") and attr != "__init__":
                 continue
