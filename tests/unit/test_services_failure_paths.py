@@ -20,6 +20,7 @@ from fp_core.retry import RetryPolicy
 from fp_core.run_config import RunConfig
 from fp_core.services.consuming import RangeConsumer
 from fp_core.services.ig import IngestionGate
+from fp_core.services.run import RunResult
 from fp_core.services.sr import seal_world
 from tests.unit.test_admission import PINS, envelope
 
@@ -173,32 +174,39 @@ class FailingStage:
         return getattr(self.inner, method)(*args)
 
 
+def flaky_stage(memory: Platform, stage: str, times: int) -> FailingStage:
+    """``stage``'s service replaced by one whose first ``times`` calls fail transiently."""
+    provider = getattr(memory, stage)
+    flaky = FailingStage(provider(), times)
+    provider.override(providers.Object(flaky))
+    return flaky
+
+
+def run_with_retries(memory: Platform, attempts: int, run_id: str, seed: int = 2) -> RunResult:
+    return memory.workflow(stage_retry=RetryPolicy(attempts=attempts, base_s=0.01)).run(
+        RunConfig(env="memory", seed=seed, events=400), run_id)
+
+
 def test_a_transient_stage_failure_is_retried_and_the_run_completes(memory: Platform) -> None:
-    flaky = FailingStage(memory.cm(), times=2)
-    memory.cm.override(providers.Object(flaky))
-    result = memory.workflow(stage_retry=RetryPolicy(attempts=3, base_s=0.01)).run(
-        RunConfig(env="memory", seed=2, events=400), "pr-flaky")
+    flaky = flaky_stage(memory, "cm", times=2)
+    result = run_with_retries(memory, 3, "pr-flaky")
     assert result.status == "COMPLETED" and flaky.calls == 3
     assert not memory.adapters.objects().exists("evidence/runs/pr-flaky/run_failed.json")
 
 
 def test_the_archive_beside_the_closing_is_started_again_when_it_fails(memory: Platform) -> None:
-    flaky = FailingStage(memory.archive(), times=2)
-    memory.archive.override(providers.Object(flaky))
-    result = memory.workflow(stage_retry=RetryPolicy(attempts=3, base_s=0.01)).run(
-        RunConfig(env="memory", seed=2, events=400), "pr-archive-flaky")
+    flaky = flaky_stage(memory, "archive", times=2)
+    result = run_with_retries(memory, 3, "pr-archive-flaky")
     assert result.status == "COMPLETED" and flaky.calls == 3
     assert result.summary["counts"]["archive_objects"] > 0
     assert verify_bundle(result.files) == []
     flaky.times, flaky.calls = 5, 0
-    failed = memory.workflow(stage_retry=RetryPolicy(attempts=2, base_s=0.01)).run(
-        RunConfig(env="memory", seed=3, events=400), "pr-archive-down")
+    failed = run_with_retries(memory, 2, "pr-archive-down", seed=3)
     assert failed.status == "FAILED" and failed.summary["failure_stage"] == "archive" and flaky.calls == 2
 
 
 def test_a_failed_run_is_resumed_completed_and_closed_with_its_failure_record_kept(memory: Platform) -> None:
-    flaky = FailingStage(memory.cm(), times=1)
-    memory.cm.override(providers.Object(flaky))
+    flaky_stage(memory, "cm", times=1)
     config = RunConfig(env="memory", seed=2, events=400, drills=("duplicates",))
     failed = memory.workflow(stage_retry=RetryPolicy(attempts=1)).run(config, "pr-retry")
     assert failed.status == "FAILED" and failed.summary["failure_stage"] == "cm"
