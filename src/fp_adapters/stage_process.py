@@ -252,15 +252,16 @@ class ProcessStageLauncher:
         self._warm.clear()
 
     def follow_rtdl(self, platform_run_id: str) -> StageProcess:
-        return self._start(RTDL_APP, "rtdl", platform_run_id, "--follow")
+        return self._start(RTDL_APP, platform_run_id, "--follow")
 
     def run_archive(self, platform_run_id: str) -> StageProcess:
-        return self._start(ARCHIVE_APP, "archive", platform_run_id)
+        return self._start(ARCHIVE_APP, platform_run_id)
 
-    def _start(self, app: str, component: str, platform_run_id: str, *options: str) -> StageProcess:
+    def _start(self, app: str, platform_run_id: str, *options: str) -> StageProcess:
+        """``app`` for the run; its log is ``<component>.jsonl`` (``fp-rtdl`` -> ``rtdl.jsonl``)."""
         exe = str(Path(sys.executable).with_name(app))
         argv = [exe, "--env", self._settings.env, "--run-id", platform_run_id, *options]
-        log_file = log_dir(platform_run_id) / f"{component}.jsonl"
+        log_file = log_dir(platform_run_id) / f"{app.removeprefix('fp-')}.jsonl"
         env = stage_environment(self._settings, log_file, platform_run_id)
         warm = self._warm.pop(app, None)
         stage: StageProcess | None = None

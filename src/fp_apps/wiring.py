@@ -52,25 +52,22 @@ def platform(env: str, log_level: str | None = None, component: str = "fp",
         container.adapters.objects()
     warm = [child for child in (WarmChild.fork(app, preload) for app, preload in WARM_APPS.items() if forking)
             if child is not None]
+    # The launcher holds them from now on: it starts its stages in them, or ends them at exit.
+    launcher: ProcessStageLauncher | None = container.launcher() if warm else None
+    if launcher is not None:
+        for child in warm:
+            launcher.keep_warm(child)
     configure(log_level)
     configure_tracing(component)
-    launcher: ProcessStageLauncher | None = None
     try:
         container.init_resources()
         secrets = getattr(container.adapters, "secrets_in_use", None)
         register_secrets(secrets() if secrets is not None else [])
-        if warm:
-            launcher = container.launcher()
-            for child in warm:
-                launcher.keep_warm(child)
         tune_gc()
         yield container
     finally:
         if launcher is not None:
             launcher.discard_warm()
-        else:
-            for child in warm:
-                child.discard()
         container.shutdown_resources()
         shutdown_tracing()
 

@@ -187,14 +187,15 @@ class RunWorkflow:
         stream: StreamComplete | None = known.stream if known else None
         done: dict[str, StageComplete] = dict(known.stages) if known else {}
 
-        def timed(name: str, fn: Callable[[], Any]) -> Any:
+        def timed(name: str, fn: Callable[[], Any], since: float | None = None) -> Any:
+            """``fn`` as stage ``name``; its duration counts from ``since`` when the stage began earlier."""
             nonlocal current
             current = name
             self.progress(name)
             t0 = self.clock.monotonic()
             with self.tracer.span(f"stage.{name}", platform_run_id=platform_run_id, scenario_run_id=scenario):
                 out = fn()
-            durations[name] = round(self.clock.monotonic() - t0, 3)
+            durations[name] = round(self.clock.monotonic() - (t0 if since is None else since), 3)
             return out
 
         archiving: TaskHandle[None] | None = None
@@ -233,14 +234,13 @@ class RunWorkflow:
             reading = timed("reporter_reads", lambda: self._again("reporter", platform_run_id,
                                                                   lambda: self.reporter.read_stores(platform_run_id)))
             if archiving is not None:
-                handle = archiving
-                timed("archive", lambda: self._supervise("archive", platform_run_id, handle,
-                                                         self.launcher.run_archive))
-                archiving = None
                 # "archive": from its start to the closing having it (its own time, or more when it finished
                 # earlier); "archive_wait": how long the closing waited for it.
-                durations["archive_wait"] = durations["archive"]
-                durations["archive"] = round(self.clock.monotonic() - archive_t0, 3)
+                handle, wait_t0 = archiving, self.clock.monotonic()
+                timed("archive", lambda: self._supervise("archive", platform_run_id, handle,
+                                                         self.launcher.run_archive), since=archive_t0)
+                archiving = None
+                durations["archive_wait"] = round(self.clock.monotonic() - wait_t0, 3)
             # RTDL's and the archive's completions, and what drills recorded during WSP and RTDL, are on the
             # fact log by now: read it once; the other stages' facts are the ones returned to us.
             facts = self.facts.read(platform_run_id)
