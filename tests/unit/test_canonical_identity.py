@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fp_core.canonical import canonical_json, digest, reference_json
-from fp_core.identity import derive_event_id, derive_id, payload_hash
+from fp_core.identity import IdDeriver, derive_event_id, derive_id, event_ids, payload_hash
 from fp_core.run_config import RunConfig, config_digest
 
 json_scalars = st.none() | st.booleans() | st.integers(-10**12, 10**12) | st.text(max_size=8) | st.floats(
@@ -57,6 +57,30 @@ def test_event_id_is_stable_and_32_hex(scenario: str, stream: str, key: str) -> 
     assert a == derive_event_id(scenario, stream, key)
     assert len(a) == 32 and int(a, 16) >= 0
     assert a != derive_event_id(scenario + "x", stream, key)
+
+
+@given(ident, st.lists(ident | st.integers(0, 10**9), max_size=3),
+       st.lists(ident | st.integers(0, 10**9) | st.just("a\x1fb"), min_size=1, max_size=3))
+def test_an_id_deriver_gives_derive_ids_ids(kind: str, leading: list[str | int], parts: list[str | int]) -> None:
+    if any(isinstance(p, str) and "\x1f" in p for p in parts):
+        with pytest.raises(ValueError, match="unit separator"):
+            IdDeriver(kind, *leading)(*parts)
+        with pytest.raises(ValueError, match="unit separator"):
+            derive_id(kind, *leading, *parts)
+        return
+    assert IdDeriver(kind, *leading)(*parts) == derive_id(kind, *leading, *parts)
+
+
+@given(ident, ident, ident)
+def test_a_runs_event_ids_are_derive_event_ids(scenario: str, stream: str, key: str) -> None:
+    assert event_ids(scenario)(stream, key) == derive_event_id(scenario, stream, key)
+
+
+def test_an_id_deriver_refuses_a_separator_in_its_leading_parts_and_an_id_of_no_parts() -> None:
+    with pytest.raises(ValueError, match="unit separator"):
+        IdDeriver("k", "a\x1fb")
+    with pytest.raises(ValueError, match="at least one part"):
+        IdDeriver("k", "a")()
 
 
 @given(st.integers(0, 1000), st.integers(8, 10**6), st.sampled_from(["duplicates", "lag", "quarantine"]))

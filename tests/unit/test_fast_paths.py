@@ -6,14 +6,17 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pydantic import Field
 
-from fp_core.admission import Candidate, _fast_candidate, screen, screen_reference
+from fp_core.admission import Candidate, _fast_candidate, _mirror, screen, screen_reference
 from fp_core.envelope import iso_utc
 from fp_core.event_class import FRAUD_CLASS_MAP
+from fp_core.model import FrozenModel
 from fp_core.services.wsp import Encoder
 from fp_core.world import StreamRow, generate_world
 from tests.unit.test_admission import PINS, envelope
@@ -23,7 +26,8 @@ ROWS = [r for r in generate_world(3, 400) if isinstance(r, StreamRow)]
 
 # values a hostile producer might put anywhere: near-misses of every pattern and type
 TRICKY = st.sampled_from([
-    "", "\n", "abc\n", "GB\n", "gb", "G B", "٣", "2026-01-01T00:00:00.000+00:00\n", "2026-01-01t00:00:00Z",
+    "", "\n", "abc\n", "a\x1fb", "\x1f", "GB\n", "gb", "G B", "٣", "2026-01-01T00:00:00.000+00:00\n",
+    "2026-01-01t00:00:00Z",
     "2026-01-01T00:00:00Z", "2026-01-01T00:00:00.1234567+00:00", "٢٠٢٦-01-01T00:00:00Z", "0" * 31, "0" * 32 + "\n",
     "A" * 32, "a" * 129, "fp.event.v1", "traffic_fraud", "transaction", "web", "pos", "x\u0000y", "\ud800",
     True, False, None, 0, 1, -1, 7, 7.0, 500, 500.0, 2**63, 2**70, 1e308, 0.1, [], {}, [1], {"a": 1},
@@ -45,6 +49,8 @@ def _mutate(doc: dict[str, Any], data: st.DataObject) -> bytes:
     text = json.dumps(doc, ensure_ascii=data.draw(st.booleans()))
     if data.draw(st.booleans()):  # a duplicated key: the last one counts, for both parsers
         text = text.replace('"producer": "wsp"', '"producer": "x", "producer": "wsp"')
+    if data.draw(st.booleans()):  # ... in the payload too, where it changes the hash if the wrong one counts
+        text = text.replace('"merchant_id": ', '"merchant_id": "M-other", "merchant_id": ', 1)
     return text.encode("utf-8", "surrogatepass")
 
 
@@ -74,6 +80,35 @@ def test_well_formed_events_take_the_fast_path_with_the_reference_result() -> No
     # pretty-printed, keys reordered: still the fast path, still the same candidate
     spaced = json.dumps(dict(reversed(list(GOOD.items()))), indent=2).encode()
     assert _fast_candidate(spaced, PINS, FRAUD_CLASS_MAP) == screen_reference(spaced, PINS, FRAUD_CLASS_MAP)
+
+
+def test_a_payload_field_the_mirror_cannot_state_exactly_fails_at_import() -> None:
+    class Floaty(FrozenModel):
+        ref: Annotated[str, Field(pattern=r"^[a-z]+$")]
+        other: Annotated[str, Field(pattern=r"^[a-z]+$")]
+        amount: float
+
+    class FreeText(FrozenModel):
+        ref: Annotated[str, Field(pattern=r"^[a-z]+$")]
+        other: Annotated[str, Field(pattern=r"^[a-z]+$")]
+        note: str
+
+    for model in (Floaty, FreeText):
+        with pytest.raises(TypeError, match="fast path"):
+            _mirror(model)
+
+
+def test_the_mirror_checks_each_text_value_against_its_own_pattern() -> None:
+    class Two(FrozenModel):
+        a: Annotated[str, Field(pattern=r"^[a-z\x1f]+$")]  # a pattern that admits the separator itself
+        b: Annotated[str, Field(pattern=r"^[0-9]+$")]
+
+    mirror = _mirror(Two)
+    assert mirror(b'{"a":"x","b":"1"}') == mirror.decode(b'{"a":"x","b":"1"}')
+    # b's value is not digits, but the joined text "x<sep><sep>1" would match the joined patterns
+    for raw in (b'{"a":"x","b":"\\u001f1"}', b'{"a":"x","b":"1\\n"}', b'{"a":"x1","b":"1"}'):
+        with pytest.raises(ValueError, match="pattern"):
+            mirror(raw)
 
 
 @settings(max_examples=3_000, deadline=None)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from fp_core.admission import Candidate, Rejection, Verdict, first_sightings, judge, screen
 from fp_core.errors import ObjectExists
 from fp_core.event_class import EventClass
-from fp_core.identity import derive_id
+from fp_core.identity import IdDeriver, derive_id
 from fp_core.pins import ContextPins
 from fp_core.ports import (
     NO_TRACE,
@@ -63,7 +63,8 @@ class IngestionGate:
 
     def _submit(self, submission_id: str, raws: Sequence[bytes]) -> list[Receipt]:
         run = self.pins.platform_run_id
-        receipt_ids = [derive_id("receipt", run, submission_id, pos) for pos in range(len(raws))]
+        receipt_id_at = IdDeriver("receipt", run, submission_id)
+        receipt_ids = [receipt_id_at(pos) for pos in range(len(raws))]
         if receipt_ids and self.receipts.stored(run, receipt_ids[:1]):
             # Receipts of one submission are written in one transaction: the first one stands for all.
             stored = self.receipts.stored(run, receipt_ids)

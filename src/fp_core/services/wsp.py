@@ -16,7 +16,7 @@ from fp_core import topics
 from fp_core.envelope import EVENT_SCHEMA_VERSION, iso_utc
 from fp_core.errors import TransientError
 from fp_core.event_class import EventClass
-from fp_core.identity import derive_event_id, derive_id
+from fp_core.identity import derive_id, event_ids
 from fp_core.pins import ContextPins
 from fp_core.ports import Clock, Log, ObjectStore
 from fp_core.receipts import UNCLASSIFIED, PublishState, Receipt
@@ -63,14 +63,20 @@ class Outgoing:
     raw: bytes
 
 
+_ENVELOPE_TAIL = b"".join((b',"schema_version":', orjson.dumps(EVENT_SCHEMA_VERSION), b',"producer":',
+                           orjson.dumps(PRODUCER), b"}"))
+
+
 class Encoder:
     """Rows of the stream view as the envelopes IG receives, with deterministic event ids."""
 
     def __init__(self, pins: ContextPins, class_map: Mapping[str, EventClass]) -> None:
         self.pins, self.pins_json, self._class_map = pins, pins.model_dump(mode="json"), class_map
+        self._event_id = event_ids(pins.scenario_run_id)
+        self._pins_bytes = orjson.dumps(self.pins_json)
 
     def event_id(self, row: StreamRow) -> str:
-        return derive_event_id(self.pins.scenario_run_id, row.event_type, row.natural_key)
+        return self._event_id(row.event_type, row.natural_key)
 
     def class_of(self, event_type: str) -> str:
         cls = self._class_map.get(event_type)
@@ -78,12 +84,13 @@ class Encoder:
 
     def envelope(self, event_id: str, event_type: str, ts_ms: int, payload: Mapping[str, Any],
                  pins_json: Mapping[str, Any] | None = None) -> bytes:
-        body = {"event_id": event_id, "event_type": event_type, "ts_utc": iso_utc(ts_ms),
-                "pins": pins_json or self.pins_json, "payload": payload, "schema_version": EVENT_SCHEMA_VERSION,
-                "producer": PRODUCER}
-        # orjson: compact UTF-8 JSON, ~5x cheaper than json.dumps per event (IG hashes the parsed payload
-        # canonically, so the raw bytes' form decides nothing)
-        return orjson.dumps(body)
+        # Compact UTF-8 JSON (orjson), the envelope's fields in a fixed order: the constant parts are encoded
+        # once and each event's values spliced between them, the bytes orjson gives for the whole dict at
+        # half the cost. IG hashes the parsed payload canonically, so the raw form decides nothing.
+        return b"".join((b'{"event_id":', orjson.dumps(event_id), b',"event_type":', orjson.dumps(event_type),
+                         b',"ts_utc":"', iso_utc(ts_ms).encode(), b'","pins":',
+                         self._pins_bytes if pins_json is None else orjson.dumps(pins_json),
+                         b',"payload":', orjson.dumps(payload), _ENVELOPE_TAIL))
 
     def __call__(self, row: StreamRow) -> Outgoing:
         return Outgoing(self.class_of(row.event_type),
