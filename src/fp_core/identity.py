@@ -44,31 +44,37 @@ def unit_separated(values: Sequence[str], what: str = "values") -> str:
     return text
 
 
+def _id_text(kind: str, parts: tuple[str | int, ...], leading: bool = True) -> bytes:
+    """The bytes an id hashes: ``kind`` (when ``leading``) and ``parts``, unit-separated, as UTF-8
+    (surrogatepass: a lone surrogate, which JSON's \\ud800 escapes can produce, still hashes)."""
+    values = [kind, *map(str, parts)] if leading else [*map(str, parts)]
+    text = ID_SEPARATOR.join(values)
+    if text.count(ID_SEPARATOR) != len(values) - 1:  # the message is built only when it is needed
+        raise ValueError(f"identifier parts of {kind!r} must not contain the unit separator")
+    return text.encode("utf-8", "surrogatepass")
+
+
 def derive_id(kind: str, *parts: str | int) -> str:
     """A 128-bit id for derived records (decisions, receipts, intents), namespaced by ``kind``.
 
     Parts are joined with the ASCII unit separator, which no identifier may contain.
     """
-    text = unit_separated([kind, *map(str, parts)], f"identifier parts of {kind!r}")
-    # surrogatepass: a lone surrogate (which JSON's \ud800 escapes can produce) still hashes, never raises
-    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+    return hashlib.sha256(_id_text(kind, parts)).hexdigest()[:32]
 
 
 class IdDeriver:
     """``derive_id(kind, *leading, *parts)`` for many ids that share their leading parts (a run's event ids,
     a submission's receipt ids): the shared prefix is hashed once and each id hashes only its own parts
-    (a copy of the prefix's hash state), about half the cost per id. The same text is hashed, so the ids
-    are derive_id's (a property test holds them equal)."""
+    (a copy of the prefix's hash state). The same bytes are hashed, so the ids are derive_id's (a property
+    test holds them equal)."""
 
     def __init__(self, kind: str, *leading: str | int) -> None:
-        self._what = f"identifier parts of {kind!r}"
-        prefix = unit_separated([kind, *map(str, leading)], self._what) + ID_SEPARATOR
-        self._prefix = hashlib.sha256(prefix.encode("utf-8", "surrogatepass"))
+        self._kind = kind
+        self._prefix = hashlib.sha256(_id_text(kind, leading) + ID_SEPARATOR.encode())
 
     def __call__(self, *parts: str | int) -> str:
         if not parts:
             raise ValueError("an id needs at least one part of its own")
-        text = unit_separated([*map(str, parts)], self._what)
         h = self._prefix.copy()
-        h.update(text.encode("utf-8", "surrogatepass"))
+        h.update(_id_text(self._kind, parts, leading=False))
         return h.hexdigest()[:32]
