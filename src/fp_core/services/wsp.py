@@ -88,7 +88,7 @@ class Encoder:
         # once and each event's values spliced between them, the bytes orjson gives for the whole dict at
         # half the cost. IG hashes the parsed payload canonically, so the raw form decides nothing.
         return b"".join((b'{"event_id":', orjson.dumps(event_id), b',"event_type":', orjson.dumps(event_type),
-                         b',"ts_utc":"', iso_utc(ts_ms).encode(), b'","pins":',
+                         b',"ts_utc":"', iso_utc(ts_ms).encode(), b'","pins":',  # digits and ASCII signs
                          self._pins_bytes if pins_json is None else orjson.dumps(pins_json),
                          b',"payload":', orjson.dumps(payload), _ENVELOPE_TAIL))
 
