@@ -118,12 +118,13 @@ def _mirror(model: type[BaseModel], nested: Mapping[Any, Any] | None = None) -> 
     the whole string (pydantic's ``$`` allows no newline before the end either). Only what the mirror can
     state exactly is allowed (text with a pattern, a Literal of text, int, bool); anything else fails here,
     at import, so a schema change can never quietly widen the fast path."""
+    nested = nested or {}
     fields: list[tuple[str, Any]] = []
     texts: list[str] = []
     patterns: list[str] = []
     for name, f in model.model_fields.items():
-        if f.annotation in (nested or {}):
-            fields.append((name, (nested or {})[f.annotation]))
+        if f.annotation in nested:
+            fields.append((name, nested[f.annotation]))
             continue
         meta: dict[str, Any] = {}
         for m in f.metadata:

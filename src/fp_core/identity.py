@@ -22,11 +22,12 @@ ID_SEPARATOR = "\x1f"
 
 def derive_event_id(scenario_run_id: str, stream: str, natural_key: str) -> str:
     """Stable across retries and replays: a function of scenario, stream and natural key only."""
-    return derive_id("event", scenario_run_id, stream, natural_key)
+    return event_ids(scenario_run_id)(stream, natural_key)
 
 
 def event_ids(scenario_run_id: str) -> IdDeriver:
-    """``derive_event_id`` for one scenario run, as ``ids(stream, natural_key)`` (WSP derives one per event)."""
+    """A scenario run's event ids, as ``ids(stream, natural_key)`` (WSP derives one per event):
+    ``derive_id("event", scenario_run_id, stream, natural_key)``."""
     return IdDeriver("event", scenario_run_id)
 
 

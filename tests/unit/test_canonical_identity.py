@@ -72,8 +72,9 @@ def test_an_id_deriver_gives_derive_ids_ids(kind: str, leading: list[str | int],
 
 
 @given(ident, ident, ident)
-def test_a_runs_event_ids_are_derive_event_ids(scenario: str, stream: str, key: str) -> None:
-    assert event_ids(scenario)(stream, key) == derive_event_id(scenario, stream, key)
+def test_a_runs_event_ids_are_derived_ids_of_kind_event(scenario: str, stream: str, key: str) -> None:
+    assert event_ids(scenario)(stream, key) == derive_event_id(scenario, stream, key) \
+        == derive_id("event", scenario, stream, key)
 
 
 def test_an_id_deriver_refuses_a_separator_in_its_leading_parts_and_an_id_of_no_parts() -> None:
