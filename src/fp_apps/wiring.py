@@ -45,11 +45,11 @@ def platform(env: str, log_level: str | None = None, component: str = "fp",
     the archive's now, before any client or thread exists, so a run starts them without importing the
     platform again (D57)."""
     container = build_container(env)
+    # Every component reads the fact log through the object store. Its client opens no connection until
+    # used; building it loads ~25k objects (the service models): start-up state, loaded once for this
+    # process and the stage processes it forks, and frozen out of the collector's sight below (D63).
+    container.adapters.objects()
     forking = warm_stages and container.adapters.rtdl_launch() == "process"
-    if forking:
-        # Built before the fork (it opens no connection until used), so what building it loads (the
-        # object store client's service models) is loaded once for this process and its children.
-        container.adapters.objects()
     warm = [child for child in (WarmChild.fork(app, preload) for app, preload in WARM_APPS.items() if forking)
             if child is not None]
     # The launcher holds them from now on: it starts its stages in them, or ends them at exit.
