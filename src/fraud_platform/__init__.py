@@ -112,7 +112,7 @@ from fp_core.services.run import RunResult, RunWorkflow
 from fp_core.services.sr import ScenarioRunner
 from fp_core.services.wsp import WorldStreamer
 
-__version__ = "0.8.1"
+__version__ = "0.8.2"
 
 
 def environments() -> list[str]:
