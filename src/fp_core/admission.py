@@ -23,7 +23,7 @@ from pydantic import BaseModel, ValidationError
 from fp_core.canonical import sha256_hex
 from fp_core.envelope import EventEnvelope
 from fp_core.event_class import PAYLOAD_SCHEMAS, EventClass, resolve_event_class
-from fp_core.identity import DedupeKey, payload_hash
+from fp_core.identity import ID_SEPARATOR, DedupeKey, payload_hash, unit_separated
 from fp_core.pins import ContextPins
 from fp_core.receipts import UNCLASSIFIED, AdmissionOutcome, QuarantineReason
 
@@ -87,24 +87,21 @@ def describe_validation_error(exc: ValidationError, prefix: str = "") -> str:
 
 _META_OF = {annotated_types.MinLen: "min_length", annotated_types.MaxLen: "max_length",
             annotated_types.Gt: "gt", annotated_types.Le: "le"}
-_SEPARATOR = "\x1f"
-"""Joins a struct's text values for their one pattern check. A value holding it is refused, so the
-joined text splits back into exactly the values, and each pattern sees exactly its own."""
 
 
 class _Mirror(NamedTuple):
-    """A msgspec mirror of a boundary model and the one whole-string check of its text fields."""
+    """A msgspec mirror of a boundary model and the one whole-string check of its text fields: their values
+    unit-separated (a value holding the separator is refused, so the joined text splits back into exactly
+    the values and each pattern sees exactly its own), matched by the patterns joined the same way."""
 
     decode: Callable[[bytes], Any]
     texts: Callable[[Any], tuple[str, ...]]
     texts_ok: Callable[[str], object]
-    separators: int
 
     def __call__(self, raw: bytes) -> Any:
         """The decoded struct, or ValueError when a text field breaks its pattern."""
         value = self.decode(raw)
-        joined = _SEPARATOR.join(self.texts(value))
-        if joined.count(_SEPARATOR) != self.separators or not self.texts_ok(joined):
+        if not self.texts_ok(unit_separated(self.texts(value), "text values checked by one pattern")):
             raise ValueError("a text field does not match its pattern")
         return value
 
@@ -145,7 +142,7 @@ def _mirror(model: type[BaseModel], nested: Mapping[Any, Any] | None = None) -> 
     if len(texts) < 2:  # attrgetter gives a tuple for two names or more; every boundary model has them
         raise TypeError(f"fast path: {model.__name__} has fewer than two patterned text fields")
     return _Mirror(msgspec.json.Decoder(struct).decode, operator.attrgetter(*texts),
-                   re.compile(re.escape(_SEPARATOR).join(patterns), re.ASCII).fullmatch, len(texts) - 1)
+                   re.compile(re.escape(ID_SEPARATOR).join(patterns), re.ASCII).fullmatch)
 
 
 _WirePins = msgspec.defstruct("WireContextPins", [(n, f.annotation) for n, f in ContextPins.model_fields.items()],
