@@ -26,8 +26,10 @@ def arguments(events: int, seed: int, **extra: float | bool | str) -> argparse.N
 
 
 @contextmanager
-def sealed_platform(seed: int, events: int, warm_stages: bool = False) -> Iterator[Platform]:
-    """The local_parity platform with the world sealed; ``warm_stages`` as ``fp run`` starts it (D57)."""
-    with platform("local_parity", warm_stages=warm_stages) as container:
+def sealed_platform(seed: int, events: int, warm_stages: bool = False, ig_lanes: bool | None = None
+                    ) -> Iterator[Platform]:
+    """The local_parity platform with the world sealed; ``warm_stages`` as ``fp run`` starts it (D57), IG's
+    lanes forked where ``ig_lanes`` (default: ``warm_stages``) says, as ``fp run`` and ``fp-wsp`` fork them."""
+    with platform("local_parity", warm_stages=warm_stages, ig_lanes=ig_lanes) as container:
         seal_world(container.adapters.objects(), seed, events)
         yield container

@@ -21,11 +21,12 @@ from fp_adapters.clock import SystemClock
 from fp_adapters.di import containers, providers
 from fp_adapters.dynamodb.quarantine_index import DynamoQuarantineIndex
 from fp_adapters.environments import adapter_set_class
+from fp_adapters.ig_lanes import LanePool
 from fp_adapters.kafka.client_config import BusCredentials, client_config, credentials_from_ssm
 from fp_adapters.kafka.consumer import KafkaBusConsumer
 from fp_adapters.kafka.names import TopicNames
 from fp_adapters.kafka.producer import KafkaBusProducer
-from fp_adapters.logging import get_logger
+from fp_adapters.logging import get_logger, log_file
 from fp_adapters.memory.bus import MemConsumer, MemProducer
 from fp_adapters.memory.launcher import InProcessLauncher
 from fp_adapters.memory.stores import (
@@ -66,12 +67,15 @@ from fp_adapters.tracing import OtelTracer
 from fp_core.drills.hooks import DrillHooks
 from fp_core.errors import ConfigError
 from fp_core.event_class import FRAUD_CLASS_MAP
-from fp_core.ports import BusConsumer
+from fp_core.lanes import LaneRouter
+from fp_core.pins import ContextPins
+from fp_core.ports import BusConsumer, Log
 from fp_core.services.archive import ArchiveStage
 from fp_core.services.cm import CmStage
 from fp_core.services.consuming import Drainer, OffsetProbe
 from fp_core.services.facts import FactLog
 from fp_core.services.ig import IngestionGate
+from fp_core.services.ig_lanes import Lane, LanedGate
 from fp_core.services.learning import BundleRegistry, DatasetBuilder, ModelTrainer
 from fp_core.services.ls import LabelService
 from fp_core.services.replay import Replayer
@@ -79,7 +83,7 @@ from fp_core.services.reporter import Reporter
 from fp_core.services.rtdl import DecisionLoop, RtdlStage, SeparateLedger
 from fp_core.services.run import RunWorkflow
 from fp_core.services.sr import ScenarioRunner
-from fp_core.services.wsp import WorldStreamer
+from fp_core.services.wsp import Ingress, WorldStreamer
 
 # ------------------------------------------------------------------------------------------- adapter sets
 
@@ -230,6 +234,18 @@ def _log(log: Any, component: str) -> Any:
     return providers.Callable(component_log, log, component)
 
 
+def laned_ingress(pins: ContextPins, gate: Callable[[ContextPins], IngestionGate], lanes: LanePool | None,
+                  count: int, log: Log) -> Ingress:
+    """What WSP submits to: the gate itself for one lane, else the gate over ``count`` lanes, lanes 1.. in
+    ``lanes``'s children where there are any (D64)."""
+    local = gate(pins)
+    if count == 1:
+        return local
+    remotes: list[Lane | None] = (lanes.bind(pins, log_file()) if lanes is not None and len(lanes.lanes) == count - 1
+                                  else [None] * (count - 1))
+    return LanedGate(local, remotes, LaneRouter(FRAUD_CLASS_MAP, count), log)
+
+
 class Platform(containers.DeclarativeContainer):
     """Every service, built once from the ports of ``adapters``. Per-run services are factories:
     ``gate(pins)``, ``decision_loop(pins=..., ...)``, ``workflow(git_sha=..., progress=...)``."""
@@ -249,6 +265,11 @@ class Platform(containers.DeclarativeContainer):
         IngestionGate, class_map=providers.Object(FRAUD_CLASS_MAP), index=adapters.admission_index,
         receipts=adapters.receipts, quarantine_index=adapters.quarantine_index, objects=adapters.objects,
         producer=adapters.producer, log=_log(adapters.log, "ig"), tracer=tracer)
+    lanes: providers.Object[LanePool | None] = providers.Object(None)
+    """IG's forked lanes (a ``LanePool``), where ``fp_apps.wiring.platform`` forked them."""
+    ingress = providers.Factory(
+        laned_ingress, gate=gate.provider, lanes=lanes, count=settings.provided.ig.lanes,
+        log=_log(adapters.log, "ig"))
     decision_loop = providers.Factory(
         DecisionLoop, join_store=adapters.join_store, ledger=adapters.decision_ledger, producer=adapters.producer,
         log=_log(adapters.log, "rtdl"), clock=adapters.clock)
@@ -257,7 +278,7 @@ class Platform(containers.DeclarativeContainer):
                              clock=adapters.clock, log=_log(adapters.log, "sr"))
     drills = providers.Singleton(DrillHooks, facts=facts, clock=adapters.clock, log=_log(adapters.log, "drills"),
                                  lag_pause_s=settings.provided.drills.lag_pause_s)
-    wsp = providers.Singleton(WorldStreamer, objects=adapters.objects, gate=gate.provider,
+    wsp = providers.Singleton(WorldStreamer, objects=adapters.objects, gate=ingress.provider,
                               class_map=providers.Object(FRAUD_CLASS_MAP), source=drills, facts=facts, probe=probe,
                               clock=adapters.clock, log=_log(adapters.log, "wsp"))
     rtdl = providers.Singleton(RtdlStage, loop=decision_loop.provider, drainer=drainer, facts=facts,

@@ -74,6 +74,11 @@ def log_dir(platform_run_id: str) -> Path:
     return Path(os.environ.get(LOG_DIR_ENV) or REPO_ROOT / "logs") / platform_run_id
 
 
+def log_file() -> Path | None:
+    """The file this process logs to (``FP_LOG_FILE``), None for stderr."""
+    return Path(os.environ[LOG_FILE_ENV]) if os.environ.get(LOG_FILE_ENV) else None
+
+
 def configure(level: str | None = None, file: Path | None = None) -> None:
     """(Re)configure the process's JSON log. ``file`` (else ``FP_LOG_FILE``) receives the lines, else stderr."""
     global _stream
@@ -81,7 +86,7 @@ def configure(level: str | None = None, file: Path | None = None) -> None:
     numeric = logging.getLevelNamesMapping().get(name)
     if numeric is None:
         raise ValueError(f"log level {name!r}; valid: DEBUG, INFO, WARNING, ERROR")
-    target = file or (Path(os.environ[LOG_FILE_ENV]) if os.environ.get(LOG_FILE_ENV) else None)
+    target = file or log_file()
     if _stream is not None:
         _stream.close()
         _stream = None

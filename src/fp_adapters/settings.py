@@ -115,6 +115,13 @@ class IngressSettings(_Section):
     tls_key_file: str | None = None
 
 
+class IgSettings(_Section):
+    lanes: int = Field(default=2, ge=1, le=16, description=(
+        "IG's lanes: a submission's events admitted by this many gates at once, each (topic, partition) by one "
+        "of them (D64). Where stages run as processes, lanes 2.. are forked children; elsewhere every lane is "
+        "admitted in the caller's process, one after another, with the same receipts"))
+
+
 class Settings(BaseSettings):
     """The whole configuration of one environment. Unknown keys are errors naming the key."""
 
@@ -134,6 +141,7 @@ class Settings(BaseSettings):
     quarantine_index: Literal["postgres", "dynamodb"] = "postgres"
     dynamodb: DynamoSettings = DynamoSettings()
     ingress: IngressSettings = IngressSettings()
+    ig: IgSettings = IgSettings()
 
     def require_postgres(self) -> PostgresSettings:
         if self.postgres is None:

@@ -140,8 +140,16 @@ def _threads() -> int:
         return threading.active_count()
 
 
-_job_pipes: set[int] = set()
-"""The write ends of the job pipes of this process's warm children still waiting for a job."""
+parent_only_fds: set[int] = set()
+"""Descriptors only this process may hold: the write ends of its warm children's job pipes (a child still
+waiting for its job) and its ends of its IG lanes' sockets. A process forked from it closes them, so a
+child sees its pipe or socket close when this process ends it or dies."""
+
+
+def can_fork() -> bool:
+    """Whether a fork is safe here: ``os.fork`` exists and no other thread runs (a child forked beside a
+    running thread may inherit a lock it holds)."""
+    return hasattr(os, "fork") and _threads() == 1
 
 
 class WarmChild:
@@ -156,7 +164,7 @@ class WarmChild:
     def fork(cls, app: str, preload: Callable[[], None] | None = None) -> WarmChild | None:
         """Fork one, which runs ``preload`` while it waits; None where forking is not safe (a thread is
         running, or no ``os.fork``)."""
-        if not hasattr(os, "fork") or _threads() > 1:
+        if not can_fork():
             return None
         read_fd, write_fd = os.pipe()
         sys.stdout.flush()
@@ -165,11 +173,11 @@ class WarmChild:
         if pid == 0:
             # Only the parent may hold a warm child's job pipe open: a sibling holding it would keep that
             # child from seeing the pipe close (``discard``).
-            for fd in (write_fd, *_job_pipes):
+            for fd in (write_fd, *parent_only_fds):
                 os.close(fd)
             _serve_one_job(app, read_fd, preload)
         os.close(read_fd)
-        _job_pipes.add(write_fd)
+        parent_only_fds.add(write_fd)
         return cls(app, ForkedChild(pid), write_fd)
 
     def start(self, argv: list[str], env: dict[str, str], log_file: Path) -> StageProcess:
@@ -177,7 +185,7 @@ class WarmChild:
         stderr = tempfile.NamedTemporaryFile(prefix=f"{self.app}-", suffix=".stderr")  # noqa: SIM115
         self._handed = True
         job = json.dumps({"argv": argv, "env": env, "stderr": stderr.name}).encode()
-        _job_pipes.discard(self._job_fd)
+        parent_only_fds.discard(self._job_fd)
         try:
             with os.fdopen(self._job_fd, "wb") as pipe:
                 pipe.write(job)
@@ -192,7 +200,7 @@ class WarmChild:
         """End an unused child: its pipe closes, and it exits at once."""
         if not self._handed:
             self._handed = True
-            _job_pipes.discard(self._job_fd)
+            parent_only_fds.discard(self._job_fd)
             os.close(self._job_fd)
             self._child.wait(timeout=30)
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 import gc
 import json
 import os
+import signal
 import subprocess
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from importlib import metadata
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -16,10 +19,14 @@ import typer
 from pydantic import BaseModel
 
 from fp_adapters.containers import Platform, build_container
+from fp_adapters.di import providers
+from fp_adapters.ig_lanes import LanePool
+from fp_adapters.ig_lanes import serve as serve_lane
 from fp_adapters.logging import LOG_FILE_ENV, bind_run, configure, log_dir, register_secrets
 from fp_adapters.settings import REPO_ROOT
 from fp_adapters.stage_process import WARM_APPS, ProcessStageLauncher, WarmChild
 from fp_adapters.tracing import TRACE_FILE_ENV, configure_tracing, shutdown_tracing
+from fp_core.pins import ContextPins
 from fp_core.run_config import RunConfig
 from fp_core.services.control import RunFacts
 
@@ -37,13 +44,14 @@ StageEnvOpt = Annotated[str, typer.Option("--env", envvar="FP_ENV",
 
 @contextmanager
 def platform(env: str, log_level: str | None = None, component: str = "fp",
-             warm_stages: bool = False) -> Iterator[Platform]:
+             warm_stages: bool = False, ig_lanes: bool | None = None) -> Iterator[Platform]:
     """Build and start the env's container; shut its resources down (flush producer) on exit. Logs are
     JSON lines at ``log_level`` (else ``FP_LOG_LEVEL``, else INFO) with the run's correlation keys; the
     credentials the adapters read are scrubbed from every line; spans go where ``FP_TRACE_FILE`` and
     ``FP_OTLP_ENDPOINT`` say. ``warm_stages``: where stages run as their own processes, fork RTDL's and
     the archive's now, before any client or thread exists, so a run starts them without importing the
-    platform again (D57)."""
+    platform again (D57). ``ig_lanes`` (default: ``warm_stages``; a process that will stream a run): fork
+    IG's lanes 2.. there too, each a gate with its own connections (D64)."""
     container = build_container(env)
     # Every component reads the fact log through the object store. Its client opens no connection until
     # used; building it loads ~25k objects (the service models): start-up state, loaded once for this
@@ -53,6 +61,11 @@ def platform(env: str, log_level: str | None = None, component: str = "fp",
     warm = [child for child in (WarmChild.fork(app, preload) for app, preload in WARM_APPS.items() if forking)
             if child is not None]
     # The launcher holds them from now on: it starts its stages in them, or ends them at exit.
+    processes = container.adapters.rtdl_launch() == "process"  # stores every process shares
+    lanes = (LanePool.fork(container.settings().ig.lanes, functools.partial(_serve_lane, container, log_level))
+             if processes and (warm_stages if ig_lanes is None else ig_lanes) else None)
+    if lanes is not None:
+        container.lanes.override(providers.Object(lanes))
     launcher: ProcessStageLauncher | None = container.launcher() if warm else None
     if launcher is not None:
         for child in warm:
@@ -60,16 +73,39 @@ def platform(env: str, log_level: str | None = None, component: str = "fp",
     configure(log_level)
     configure_tracing(component)
     try:
-        container.init_resources()
-        secrets = getattr(container.adapters, "secrets_in_use", None)
-        register_secrets(secrets() if secrets is not None else [])
-        tune_gc()
+        _start(container)
         yield container
     finally:
         if launcher is not None:
             launcher.discard_warm()
+        if lanes is not None:
+            lanes.close()
         container.shutdown_resources()
         shutdown_tracing()
+
+
+def _start(container: Platform) -> None:
+    container.init_resources()
+    secrets = getattr(container.adapters, "secrets_in_use", None)
+    register_secrets(secrets() if secrets is not None else [])
+    tune_gc()
+
+
+def _serve_lane(container: Platform, log_level: str | None, conn: Connection) -> None:
+    """An IG lane's child (forked by ``platform``): its own connections, its gate per run, until this
+    process's end of the socket closes. Ctrl-C is the parent's to handle; the lane ends when it does."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    configure(log_level)
+
+    def on_run(pins: ContextPins, file: Path | None) -> None:
+        configure(log_level, file)
+        bind_run(pins.platform_run_id, pins.scenario_run_id)
+
+    _start(container)
+    try:
+        serve_lane(conn, container.gate, on_run)
+    finally:
+        container.shutdown_resources()
 
 
 def log_run_to_files(platform_run_id: str, scenario_run_id: str) -> Path:
@@ -133,7 +169,7 @@ def run_stage(env: str, run_id: str, name: str, stage: Callable[[Platform, RunFa
     whose completion is already on the run's fact log is not run again: its fact is printed with
     ``"already_complete": true`` (crash-only: restarting a finished stage is harmless)."""
     bind_run(run_id)
-    with platform(env, component=name) as container:
+    with platform(env, component=name, ig_lanes=name == "wsp_ig") as container:
         facts = container.facts().read(run_id)
         bind_run(run_id, facts.ready.pins.scenario_run_id)
         finished = facts.stream if name == "wsp_ig" else facts.stages.get(name)

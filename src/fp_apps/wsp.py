@@ -18,7 +18,7 @@ from fp_core.services.control import RunFacts, StreamComplete
 
 
 def through_http(container: Platform, url: str, producer: str, ca_file: str | None) -> None:
-    """Make the container's gate the HTTP ingress at ``url``, as producer ``producer``."""
+    """Make what WSP submits to the HTTP ingress at ``url``, as producer ``producer``."""
     settings = container.adapters.settings()
     if producer not in settings.ingress.producers:
         raise ConfigError(f"--producer {producer!r} is not in ingress.producers ({sorted(settings.ingress.producers)})")
@@ -27,7 +27,7 @@ def through_http(container: Platform, url: str, producer: str, ca_file: str | No
 
     def gate(pins: ContextPins) -> HttpIngress:
         return HttpIngress(url, key, pins.platform_run_id, verify=ca_file or True)
-    container.gate.override(providers.Callable(gate))
+    container.ingress.override(providers.Callable(gate))
 
 
 def wsp(run_id: Annotated[str, typer.Option("--run-id", help="a READY platform_run_id")],

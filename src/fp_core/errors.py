@@ -40,3 +40,7 @@ class GateRefused(PlatformError):
 
 class InvalidInput(PlatformError):
     """A request the platform cannot serve as asked (e.g. a dataset with no labels); the message says why."""
+
+
+class LaneLost(PlatformError):
+    """An IG lane's process is gone (killed, crashed): its share is admitted by the caller's own gate."""

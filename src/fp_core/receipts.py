@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from enum import StrEnum
+from typing import Protocol
+
+import msgspec
 
 from fp_core.model import FrozenModel
 from fp_core.offsets import OriginOffset
@@ -39,6 +42,24 @@ class PublishState(StrEnum):
 
 
 UNCLASSIFIED = "unclassified"
+
+
+class Told(Protocol):
+    """What a submitter learns of each event it submitted: the outcome and, for an event IG handed to the
+    bus, the publish state. A ``Receipt`` tells it; the receipt log holds the whole receipt."""
+
+    @property
+    def outcome(self) -> AdmissionOutcome: ...
+
+    @property
+    def publish_state(self) -> PublishState | None: ...
+
+
+class Outcome(msgspec.Struct, frozen=True, gc=False, array_like=True):
+    """``Told`` as plain data: what an IG lane's process answers for each event of its share (D64)."""
+
+    outcome: AdmissionOutcome
+    publish_state: PublishState | None
 
 
 class Receipt(FrozenModel):

@@ -20,6 +20,7 @@ class KafkaBusProducer:
         self._timeout = delivery_timeout_s
         self._producer = Producer({
             **conf, "logger": kafka_logger(), "enable.idempotence": True, "acks": "all", "linger.ms": linger_ms,
+            "partitioner": "consistent",  # CRC-32 of the key: fp_core.lanes.partition_of, which IG's lanes route by
             "batch.num.messages": 10_000, "queue.buffering.max.messages": 1_000_000,
             "queue.buffering.max.kbytes": 1_048_576, "message.timeout.ms": int(delivery_timeout_s * 1000),
         })
@@ -50,4 +51,7 @@ class KafkaBusProducer:
                                                        f"({remaining} in flight)") for r in results]
 
     def close(self) -> None:
+        """Deliver what is queued, then let the client go: its threads end with it, so a process that
+        builds another container later can still fork (``fp_adapters.stage_process.can_fork``)."""
         self._producer.flush(self._timeout)
+        del self._producer

@@ -15,6 +15,7 @@ import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from fp_core.admission import Candidate, Rejection, Verdict, first_sightings, judge, screen
 from fp_core.errors import ObjectExists
@@ -38,6 +39,13 @@ from fp_core.publish import settle
 from fp_core.receipts import AdmissionOutcome, PublishRecord, PublishState, QuarantineRecord, Receipt
 
 
+class Share(NamedTuple):
+    """One lane's part of a submission: the lane and the positions in the submission of its events."""
+
+    lane: int
+    positions: Sequence[int]
+
+
 def quarantine_key(platform_run_id: str, submission_id: str) -> str:
     return f"quarantine/{platform_run_id}/{submission_id}.jsonl"
 
@@ -54,19 +62,23 @@ class IngestionGate:
     log: Log
     tracer: Tracer = NO_TRACE
 
-    def submit(self, submission_id: str, raws: Sequence[bytes]) -> list[Receipt]:
-        """Admit one batch; returns one receipt per input, in input order. Never raises on bad input."""
+    def submit(self, submission_id: str, raws: Sequence[bytes], share: Share | None = None) -> list[Receipt]:
+        """Admit one batch; returns one receipt per input, in input order. Never raises on bad input.
+
+        ``share``: ``raws`` are one lane's share of the submission (``fp_core.lanes``), at those positions of
+        it: their receipts are the ones the whole submission gives them, and their quarantined events go to
+        an object of the lane's own."""
         with self.tracer.span("ig.batch", platform_run_id=self.pins.platform_run_id,
                               scenario_run_id=self.pins.scenario_run_id, submission_id=submission_id,
                               events=len(raws)):
-            return self._submit(submission_id, raws)
+            return self._submit(submission_id, raws, share)
 
-    def _submit(self, submission_id: str, raws: Sequence[bytes]) -> list[Receipt]:
+    def _submit(self, submission_id: str, raws: Sequence[bytes], share: Share | None) -> list[Receipt]:
         run = self.pins.platform_run_id
         receipt_id_at = IdDeriver("receipt", run, submission_id)
-        receipt_ids = [receipt_id_at(pos) for pos in range(len(raws))]
+        receipt_ids = [receipt_id_at(pos) for pos in (share.positions if share else range(len(raws)))]
         if receipt_ids and self.receipts.stored(run, receipt_ids[:1]):
-            # Receipts of one submission are written in one transaction: the first one stands for all.
+            # Receipts of one submission (or share) are written in one transaction: the first one stands for all.
             stored = self.receipts.stored(run, receipt_ids)
             if len(stored) == len(receipt_ids):
                 self.log.info("ig.resubmitted", platform_run_id=run, submission_id=submission_id,
@@ -98,7 +110,7 @@ class IngestionGate:
                     quarantined.append((receipt, item.raw, receipt.detail))
             receipts.append(receipt)
         if quarantined:
-            self._quarantine(submission_id, quarantined)
+            self._quarantine(submission_id if share is None else f"{submission_id}-lane{share.lane}", quarantined)
             for receipt, _raw, _detail in quarantined[:RARE_EVENT_LINES]:  # rare events: a line each (bounded)
                 self.log.warning("ig.quarantined", platform_run_id=run, scenario_run_id=self.pins.scenario_run_id,
                                  event_class=receipt.event_class, event_id=receipt.event_id,

@@ -19,7 +19,7 @@ from fp_core.event_class import EventClass
 from fp_core.identity import derive_id, event_ids
 from fp_core.pins import ContextPins
 from fp_core.ports import Clock, Log, ObjectStore
-from fp_core.receipts import UNCLASSIFIED, PublishState, Receipt
+from fp_core.receipts import UNCLASSIFIED, PublishState, Told
 from fp_core.retry import RetryPolicy
 from fp_core.services.consuming import OffsetProbe
 from fp_core.services.control import ReadySignal, StreamComplete, anomaly_fact, encode_positions
@@ -30,7 +30,9 @@ PRODUCER = "wsp"
 
 
 class Ingress(Protocol):
-    def submit(self, submission_id: str, raws: Sequence[bytes]) -> list[Receipt]: ...
+    """What WSP submits to: IG's gate, IG over lanes, or the HTTP ingress. One answer per event, in order."""
+
+    def submit(self, submission_id: str, raws: Sequence[bytes]) -> Sequence[Told]: ...
 
 
 @dataclass
