@@ -40,7 +40,7 @@ def wait_for_line(path: Path, needle: str, timeout_s: float) -> float:
 def main() -> None:
     args = arguments(50_000, 17, rate=5_000.0, json=False)
     run_id = f"lat-{uuid.uuid4().hex[:8]}"
-    with sealed_platform(args.seed, args.events) as container:
+    with sealed_platform(args.seed, args.events, ig_lanes=True) as container:  # WSP as ``fp-wsp`` runs it
         ready = container.sr().ready(RunConfig(env="local_parity", seed=args.seed, events=args.events), run_id)
         launched = time.monotonic()
         follower = container.launcher().follow_rtdl(run_id)

@@ -1,6 +1,7 @@
 """End-to-end benchmark: a whole platform run of N events vs raw Kafka produce+consume of the same bytes.
 
-Prints events/s for IG admission (events in -> durable receipts -> admitted events on Kafka), for RTDL
+Prints events/s for IG admission alone (events in -> durable receipts -> admitted events on Kafka; with
+``--ig-lanes`` lanes, 2 by default, and with one, D64), for RTDL
 over the stream IG admitted alone (a backlog: RTDL's own rate), for the whole run (started as ``fp run``
 starts it: RTDL in a warm forked child, D57), for raw Kafka in the same process and substrate, their
 ratio, CPU per event, peak RSS, and a small run's fixed cost (three ``fp run --events 200``, READY to
@@ -13,12 +14,15 @@ Run with the substrate up:
 from __future__ import annotations
 
 import json
+import os
 import resource
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -102,15 +106,17 @@ def platform_run(events: int, seed: int) -> dict[str, object]:
         t0 = time.perf_counter()
         result = wf.run(RunConfig(env="local_parity", seed=seed, events=events), run_id)
         wall = time.perf_counter() - t0
-        cpu_after = snapshot()
         stages = stage_usage(container.launcher().started)
+    cpu_after = snapshot()  # IG's lane processes have ended (at the platform's exit) and been waited for
     d = result.summary["durations_s"]
     sent = result.summary["counts"]["sent"]
     cpu = per_event_us(cpu_before, cpu_after, sent)
-    # The kernel adds every ended child to this process's children: RTDL's and the archive's. Each one's own
-    # share is what its wait reported.
+    # The kernel adds every ended child to this process's children: RTDL's, the archive's and IG's lanes'.
+    # RTDL's and the archive's own shares are what their waits reported; the lanes' are the rest.
+    children = cpu.pop("rtdl_process")
     cpu["archive_process"] = round(stages["fp-archive"][0] * 1e6 / max(sent, 1), 1)
-    cpu["rtdl_process"] = round(cpu["rtdl_process"] - cpu["archive_process"], 1)
+    cpu["rtdl_process"] = round(stages["fp-rtdl"][0] * 1e6 / max(sent, 1), 1)
+    cpu["ig_lane_processes"] = round(children - cpu["archive_process"] - cpu["rtdl_process"], 1)
     return {"platform_run_id": run_id, "status": result.status, "events": sent, "wall_s": round(wall, 3),
             "ig_admission_events_per_s": round(sent / d["wsp_ig"], 1),
             "rtdl_events_per_s": round(result.summary["counts"]["rtdl_consumed"] / d["rtdl"], 1),
@@ -131,11 +137,11 @@ def stage_usage(started: list[StageProcess]) -> dict[str, tuple[float, float]]:
     return out
 
 
-def ig_alone(events: int, seed: int) -> dict[str, object]:
+def ig_alone(events: int, seed: int, lanes: int) -> dict[str, object]:
     """WSP into IG with RTDL not running: admission's own rate and CPU (the process and its IG lanes, Postgres,
-    Kafka), IG's lanes forked as ``fp-wsp`` forks them."""
+    Kafka), with ``lanes`` lanes (``ig.lanes``) forked as ``fp-wsp`` forks them."""
     run_id = f"bench-ig-{uuid.uuid4().hex[:8]}"
-    with sealed_platform(seed, events, ig_lanes=True) as container:
+    with lanes_setting(lanes), sealed_platform(seed, events, ig_lanes=True) as container:
         ready = container.sr().ready(RunConfig(env="local_parity", seed=seed, events=events), run_id)
         cpu_before = snapshot()
         t0 = time.perf_counter()
@@ -145,8 +151,25 @@ def ig_alone(events: int, seed: int) -> dict[str, object]:
     sent = sum(stream.sent_by_class.values())
     cpu = per_event_us(cpu_before, cpu_after, sent)
     cpu["ig_lane_processes"] = cpu.pop("rtdl_process")
-    return {"platform_run_id": run_id, "events": sent, "wall_s": round(wall, 3),
+    return {"platform_run_id": run_id, "events": sent, "lanes": lanes, "wall_s": round(wall, 3),
             "events_per_s": round(sent / wall, 1), "cpu_us_per_event": cpu}
+
+
+@contextmanager
+def lanes_setting(lanes: int) -> Iterator[None]:
+    """``ig.lanes`` for the platforms built inside (``FP_IG__LANES``, as an operator sets it)."""
+    before = os.environ.get(LANES_ENV)
+    os.environ[LANES_ENV] = str(lanes)
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(LANES_ENV)
+        else:
+            os.environ[LANES_ENV] = before
+
+
+LANES_ENV = "FP_IG__LANES"
 
 
 def rtdl_alone(platform_run_id: str) -> dict[str, object]:
@@ -259,14 +282,15 @@ def warm_up(events: int) -> dict[str, object]:
 
 
 def main() -> None:
-    args = arguments(100_000, 7, json=False, no_quix=False, warmup=100_000)
+    args = arguments(100_000, 7, json=False, no_quix=False, warmup=100_000, ig_lanes=2)
     # A freshly started broker is a cold JVM: its first ~100k records pay for JIT compilation (58 us of its CPU
     # per event over the first 20k, 18 over the next 100k, 12 after, D62). The raw-Kafka baseline runs on a
     # warm broker, so the platform does too: a discarded run of --warmup events first, its figures reported.
     warmup = warm_up(args.warmup) if args.warmup else None
     run = platform_run(args.events, args.seed)
     platform_rss = round(rss_mb(), 1)  # before the raw-Kafka baseline holds its payloads and buffers
-    ig = ig_alone(args.events, args.seed)
+    ig = ig_alone(args.events, args.seed, args.ig_lanes)
+    ig_one_lane = ig_alone(args.events, args.seed, 1)
     rtdl = rtdl_alone(str(ig["platform_run_id"]))
     quix = None if args.no_quix else quix_peer(args.events, args.seed)
     raw = raw_kafka(args.events, args.seed, 5_000)
@@ -274,7 +298,8 @@ def main() -> None:
     ratio = round(float(run["whole_run_events_per_s"]) / raw["events_per_s"], 3)  # type: ignore[arg-type]
     report = {
         "whole_run_events_per_s": run["whole_run_events_per_s"], "raw_kafka_events_per_s": raw["events_per_s"],
-        "whole_run_over_raw_kafka": ratio, "ig_admission_events_per_s": ig["events_per_s"],
+        "whole_run_over_raw_kafka": ratio, "ig_admission_events_per_s": ig["events_per_s"], "ig_lanes": args.ig_lanes,
+        "ig_admission_one_lane_events_per_s": ig_one_lane["events_per_s"],
         "ig_admission_beside_rtdl_events_per_s": run["ig_admission_events_per_s"],
         "rtdl_events_per_s": run["rtdl_events_per_s"], "rtdl_alone_events_per_s": rtdl["events_per_s"],
         "rtdl_alone_cpu_us_per_event": rtdl["cpu_us_per_event"], "cpu_us_per_event": run["cpu_us_per_event"],
@@ -285,7 +310,8 @@ def main() -> None:
         "peak_rss_mb": {"platform_process": platform_rss, "rtdl_process": run["rtdl_peak_rss_mb"],
                         "archive_process": run["archive_peak_rss_mb"], "benchmark_with_raw_kafka": round(rss_mb(), 1)},
         "fixed_cost_s": small["ready_to_closed_median_s"], "fixed_cost": small,
-        "platform": run, "ig_alone": ig, "rtdl_alone": rtdl, "raw_kafka": raw, "quix_peer": quix,
+        "platform": run, "ig_alone": ig, "ig_alone_one_lane": ig_one_lane, "rtdl_alone": rtdl, "raw_kafka": raw,
+        "quix_peer": quix,
         "warmup": warmup}
     if args.json:
         print(json.dumps(report, sort_keys=True))
@@ -293,7 +319,8 @@ def main() -> None:
     print(json.dumps(report, indent=2))
     cpu_total = run["cpu_us_per_event"]["total"]  # type: ignore[index]
     print(f"whole run: {run['whole_run_events_per_s']} ev/s = {ratio} x raw Kafka ({raw['events_per_s']} ev/s; "
-          f"target >= 0.45); IG alone: {ig['events_per_s']} ev/s (target >= 20000); CPU per event: "
+          f"target >= 0.45); IG alone: {ig['events_per_s']} ev/s with {args.ig_lanes} lanes "
+          f"({ig_one_lane['events_per_s']} with one; target >= 20000); CPU per event: "
           f"{cpu_total} us (target <= 130); fixed cost (200-event run, READY to closed): "
           f"{small['ready_to_closed_median_s']} s (target < 1)")
 

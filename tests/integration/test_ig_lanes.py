@@ -109,12 +109,13 @@ def test_a_forked_lane_gives_what_one_gate_gives_and_a_killed_lane_is_taken_over
     assert {"ADMIT", "DUPLICATE", "ANOMALY", "QUARANTINE"} <= set(single["outcomes"])  # type: ignore[arg-type]
 
     two = isolated_settings(base, f"lanes2_{uuid.uuid4().hex[:6]}", 7)
-    assert two.ig.lanes == 2
+    two = two.model_copy(update={"ig": two.ig.model_copy(update={"lanes": 2})})
     laned, _ = stream(two)
     assert laned == {**single, "forked": 1}
     assert truth(two) == expected
 
     killed = isolated_settings(base, f"lanesk_{uuid.uuid4().hex[:6]}", 8)
+    killed = killed.model_copy(update={"ig": killed.ig.model_copy(update={"lanes": 2})})
     after_kill, stderr = stream(killed, kill_after=2)
     assert after_kill == {**single, "forked": 1}
     assert "ig.lane_lost" in stderr
