@@ -241,8 +241,7 @@ def laned_ingress(pins: ContextPins, gate: Callable[[ContextPins], IngestionGate
     local = gate(pins)
     if count == 1:
         return local
-    remotes: list[Lane | None] = (lanes.bind(pins, log_file()) if lanes is not None and len(lanes.lanes) == count - 1
-                                  else [None] * (count - 1))
+    remotes = lanes.bind(pins, log_file()) if lanes is not None else list[Lane | None]([None] * (count - 1))
     return LanedGate(local, remotes, LaneRouter(FRAUD_CLASS_MAP, count), log)
 
 

@@ -14,15 +14,13 @@ import pickle
 import signal
 import socket
 import subprocess
-import sys
-import traceback
 from collections.abc import Callable, Sequence
 from multiprocessing.connection import Connection
 from pathlib import Path
 
 import msgspec
 
-from fp_adapters.stage_process import ForkedChild, can_fork, parent_only_fds
+from fp_adapters.stage_process import ForkedChild, can_fork, fork_child, parent_only_fds
 from fp_core.errors import LaneLost, PlatformError, TransientError
 from fp_core.pins import ContextPins
 from fp_core.receipts import Outcome
@@ -49,7 +47,7 @@ class ForkedLane:
         self._put(("run", pins.model_dump_json(), str(log_file) if log_file else None))
 
     def send(self, submission_id: str, share: Share, raws: Sequence[bytes]) -> None:
-        self._put(("share", submission_id, share.lane, list(share.positions), list(raws)))
+        self._put(("share", submission_id, share.lane, share.positions, raws))
 
     def receive(self) -> list[Outcome]:
         try:
@@ -67,8 +65,6 @@ class ForkedLane:
         self._conn.close()
         try:
             self._child.wait(timeout=30)
-        except ChildProcessError:  # reaped already
-            return
         except subprocess.TimeoutExpired:  # a child that will not end is killed
             self._child.kill()
             self._child.wait()
@@ -93,22 +89,20 @@ class LanePool:
         if count < 2 or not can_fork():
             return None
         lanes: list[ForkedLane] = []
+        parent = os.getpid()
         for lane in range(1, count):
             ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-            sys.stdout.flush()
-            sys.stderr.flush()
-            parent = os.getpid()
-            pid = os.fork()
-            if pid == 0:
+
+            def run(theirs: socket.socket = theirs) -> None:
                 _die_with(parent)
-                ours.close()
-                for fd in list(parent_only_fds):
-                    os.close(fd)
-                _run_child(serve, Connection(theirs.detach()))
+                serve(Connection(theirs.detach()))
+
+            # A substrate down or a bad setting (PlatformError): WSP's own gate meets it too, and says so once.
+            child = fork_child(run, close=(ours.fileno(),), quiet=(PlatformError,))
             theirs.close()
             conn = Connection(ours.detach())
             parent_only_fds.add(conn.fileno())
-            lanes.append(ForkedLane(lane, ForkedChild(pid), conn))
+            lanes.append(ForkedLane(lane, child, conn))
         return cls(lanes)
 
     def bind(self, pins: ContextPins, log_file: Path | None) -> list[Lane | None]:
@@ -143,21 +137,6 @@ def _die_with(parent: int) -> None:
 
 
 _PR_SET_PDEATHSIG = 1
-
-
-def _run_child(serve: Callable[[Connection], None], conn: Connection) -> None:
-    code = 0
-    try:
-        serve(conn)
-    except PlatformError:  # a substrate down, a bad setting: WSP's own gate meets it too, and says so once
-        code = 1
-    except BaseException:  # (the child reports anything on stderr and exits non-zero)
-        traceback.print_exc()
-        code = 1
-    finally:
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(code)
 
 
 def serve(conn: Connection, gate_for: Callable[[ContextPins], IngestionGate],

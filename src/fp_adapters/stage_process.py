@@ -152,6 +152,40 @@ def can_fork() -> bool:
     return hasattr(os, "fork") and _threads() == 1
 
 
+def fork_child(run: Callable[[], None], close: tuple[int, ...] = (),
+               quiet: tuple[type[BaseException], ...] = ()) -> ForkedChild:
+    """Fork a child that closes ``close`` and every parent-only descriptor, runs ``run`` and exits: 0 when it
+    returns, a ``SystemExit``'s code, 1 on any other exception (its traceback on stderr unless it is one of
+    ``quiet``). The child never returns into the caller's code. Call only where ``can_fork()``."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid == 0:
+        for fd in (*close, *parent_only_fds):
+            os.close(fd)
+        _exit_after(run, quiet)
+    return ForkedChild(pid)
+
+
+def _exit_after(run: Callable[[], None], quiet: tuple[type[BaseException], ...]) -> NoReturn:
+    code = 1
+    try:
+        run()
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    except quiet:
+        pass
+    except BaseException:  # the child reports anything else on its stderr and exits non-zero
+        traceback.print_exc()
+    finally:
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        finally:
+            os._exit(code)
+
+
 class WarmChild:
     """A forked child that has loaded ``app``'s console entry point and waits for one job on a pipe: the
     argv and environment it would have been started with. Closing the pipe without a job ends it."""
@@ -167,18 +201,12 @@ class WarmChild:
         if not can_fork():
             return None
         read_fd, write_fd = os.pipe()
-        sys.stdout.flush()
-        sys.stderr.flush()
-        pid = os.fork()
-        if pid == 0:
-            # Only the parent may hold a warm child's job pipe open: a sibling holding it would keep that
-            # child from seeing the pipe close (``discard``).
-            for fd in (write_fd, *parent_only_fds):
-                os.close(fd)
-            _serve_one_job(app, read_fd, preload)
+        # Only the parent may hold a warm child's job pipe open: a sibling holding it would keep that child
+        # from seeing the pipe close (``discard``).
+        child = fork_child(lambda: _serve_one_job(app, read_fd, preload), close=(write_fd,))
         os.close(read_fd)
         parent_only_fds.add(write_fd)
-        return cls(app, ForkedChild(pid), write_fd)
+        return cls(app, child, write_fd)
 
     def start(self, argv: list[str], env: dict[str, str], log_file: Path) -> StageProcess:
         """Hand the child its job; it runs as ``argv`` would, with ``env``."""
@@ -205,40 +233,26 @@ class WarmChild:
             self._child.wait(timeout=30)
 
 
-def _serve_one_job(app: str, job_fd: int, preload: Callable[[], None] | None) -> NoReturn:
+def _serve_one_job(app: str, job_fd: int, preload: Callable[[], None] | None) -> None:
     """The warm child: load the app (and ``preload``), wait for the job, run it with the job's fds and
-    environment, exit with the app's code (never returning into the parent's code)."""
-    code = 1
-    try:
-        [entry] = metadata.entry_points(group="console_scripts", name=app)
-        main = entry.load()
-        if preload is not None:
-            preload()
-        with os.fdopen(job_fd, "rb") as pipe:
-            raw = pipe.read()
-        if not raw:
-            os._exit(0)
-        job = json.loads(raw)
-        devnull = os.open(os.devnull, os.O_RDWR)
-        os.dup2(devnull, 0)
-        os.dup2(devnull, 1)
-        os.dup2(os.open(job["stderr"], os.O_WRONLY | os.O_APPEND), 2)
-        os.environ.clear()
-        os.environ.update(job["env"])
-        sys.argv = job["argv"]
-        try:
-            main()
-            code = 0
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    except BaseException:  # the child reports anything on its stderr and exits non-zero
-        traceback.print_exc()
-    finally:
-        try:
-            sys.stdout.flush()
-            sys.stderr.flush()
-        finally:
-            os._exit(code)
+    environment (``fork_child`` exits with the app's code)."""
+    [entry] = metadata.entry_points(group="console_scripts", name=app)
+    main = entry.load()
+    if preload is not None:
+        preload()
+    with os.fdopen(job_fd, "rb") as pipe:
+        raw = pipe.read()
+    if not raw:
+        return
+    job = json.loads(raw)
+    devnull = os.open(os.devnull, os.O_RDWR)
+    os.dup2(devnull, 0)
+    os.dup2(devnull, 1)
+    os.dup2(os.open(job["stderr"], os.O_WRONLY | os.O_APPEND), 2)
+    os.environ.clear()
+    os.environ.update(job["env"])
+    sys.argv = job["argv"]
+    main()
 
 
 class ProcessStageLauncher:

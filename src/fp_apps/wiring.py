@@ -57,15 +57,15 @@ def platform(env: str, log_level: str | None = None, component: str = "fp",
     # used; building it loads ~25k objects (the service models): start-up state, loaded once for this
     # process and the stage processes it forks, and frozen out of the collector's sight below (D63).
     container.adapters.objects()
-    forking = warm_stages and container.adapters.rtdl_launch() == "process"
+    processes = container.adapters.rtdl_launch() == "process"  # stores every process shares
+    forking = warm_stages and processes
     warm = [child for child in (WarmChild.fork(app, preload) for app, preload in WARM_APPS.items() if forking)
             if child is not None]
-    # The launcher holds them from now on: it starts its stages in them, or ends them at exit.
-    processes = container.adapters.rtdl_launch() == "process"  # stores every process shares
     lanes = (LanePool.fork(container.settings().ig.lanes, functools.partial(_serve_lane, container, log_level))
              if processes and (warm_stages if ig_lanes is None else ig_lanes) else None)
     if lanes is not None:
         container.lanes.override(providers.Object(lanes))
+    # The launcher holds the warm children from now on: it starts its stages in them, or ends them at exit.
     launcher: ProcessStageLauncher | None = container.launcher() if warm else None
     if launcher is not None:
         for child in warm:

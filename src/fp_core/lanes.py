@@ -8,27 +8,23 @@ Two things must not depend on how many lanes there are or how fast each runs:
   submission's claims are durable before any later copy is judged).
 
 A lane is a function of the (topic, partition) an event would be published to, which is a function of its
-class (its topic) and its partition key: ``partition_of`` is the bus's keyed partitioner (CRC-32 of the key,
-as librdkafka's ``consistent`` partitioner and the in-memory bus compute it). Anything the router cannot
-read (not JSON, no payload object, an unknown type) goes to lane 0: screening will quarantine it there,
-and a quarantined event is never published.
+class (its topic) and its partition key (``fp_core.topics.partition_of``, the bus's keyed partitioner).
+Anything the router cannot read (not JSON, no payload object, an unknown type) goes to lane 0: screening
+will quarantine it there, and a quarantined event is never published.
 """
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import msgspec
 
 from fp_core.event_class import EventClass
-from fp_core.topics import TOPIC_MAP
+from fp_core.topics import PARTITIONS, TOPIC_MAP, partition_of
 
-
-def partition_of(key: bytes, partitions: int) -> int:
-    """The partition a keyed record goes to: CRC-32 of the key modulo the partition count."""
-    return zlib.crc32(key) % partitions
+ROUTED_KEY = "merchant_id"
+"""The payload field the router reads: the partition key of every topic IG publishes to."""
 
 
 class _Payload(msgspec.Struct, gc=False):
@@ -49,21 +45,18 @@ _decode_head = msgspec.json.Decoder(_Head).decode
 class LaneRouter:
     """Which of ``lanes`` lanes admits each event of a submission."""
 
-    def __init__(self, class_map: Mapping[str, EventClass], lanes: int,
-                 partitions: Mapping[str, int] | None = None) -> None:
+    def __init__(self, class_map: Mapping[str, EventClass], lanes: int) -> None:
         if lanes < 1:
             raise ValueError(f"lanes: {lanes} (at least 1)")
-        counts = partitions or {spec.name: spec.partitions for spec in TOPIC_MAP}
         topics = sorted({cls.topic for cls in class_map.values()})
-        missing = [t for t in topics if t not in counts]
-        if missing:
-            raise ValueError(f"partitions: no count for topic(s) {missing}")
+        keyed_otherwise = [s.name for s in TOPIC_MAP if s.name in topics and s.partition_key != ROUTED_KEY]
+        if keyed_otherwise:
+            raise ValueError(f"class_map: topic(s) {keyed_otherwise} not keyed by {ROUTED_KEY}")
         self.lanes = lanes
         self._class_map = class_map
-        self._partitions = {t: counts[t] for t in topics}
         # (topic, partition) slots dealt round-robin, topic by topic, each topic starting where the last
         # ended: every lane gets its share of every topic's partitions as evenly as the counts allow.
-        slots = [(t, p) for t in topics for p in range(counts[t])]
+        slots = [(t, p) for t in topics for p in range(PARTITIONS[t])]
         self._lane_of_slot = {slot: i % lanes for i, slot in enumerate(slots)}
 
     def lane_of_slot(self, topic: str, partition: int) -> int:
@@ -75,7 +68,7 @@ class LaneRouter:
             return [0] * len(raws)
         out: list[int] = []
         first_lane: dict[tuple[str, str], int] = {}
-        class_map, partitions, lane_of_slot = self._class_map, self._partitions, self._lane_of_slot
+        class_map, lane_of_slot = self._class_map, self._lane_of_slot
         for raw in raws:
             try:
                 head = _decode_head(raw)
@@ -88,7 +81,7 @@ class LaneRouter:
                 out.append(0)
                 continue
             try:
-                lane = lane_of_slot[(cls.topic, partition_of(key.encode(), partitions[cls.topic]))]
+                lane = lane_of_slot[(cls.topic, partition_of(key.encode(), PARTITIONS[cls.topic]))]
             except UnicodeError:  # a lone surrogate: screening quarantines it
                 out.append(0)
                 continue

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zlib
 from typing import Literal
 
 from fp_core.model import FrozenModel
@@ -46,6 +47,16 @@ TOPIC_MAP: tuple[TopicSpec, ...] = (
     TopicSpec(name=CONTEXT_FLOW_ANCHOR_BASELINE, partitions=3, retention_ms=DAY_MS,
               partition_key="merchant_id", required=False),
 )
+
+def partition_of(key: bytes, partitions: int) -> int:
+    """The partition a keyed record goes to: CRC-32 of the key modulo the partition count. The Kafka
+    producer names it (librdkafka's ``consistent`` partitioner), the memory bus computes it, and IG's lanes
+    route by it (``fp_core.lanes``)."""
+    return zlib.crc32(key) % partitions
+
+
+PARTITIONS: dict[str, int] = {spec.name: spec.partitions for spec in TOPIC_MAP}
+"""Each topic's partition count."""
 
 RTDL_INPUTS: tuple[str, ...] = (
     TRAFFIC_FRAUD, CONTEXT_ARRIVAL_EVENTS, CONTEXT_ARRIVAL_ENTITIES, CONTEXT_FLOW_ANCHOR,

@@ -1,6 +1,6 @@
 """IG's lanes on the real substrate (D64): WSP streaming through a forked lane gives, against a run of the
 same seed and ids through one gate, the same receipts, the same quarantine, and every partition the same
-records in the same order (each record on the partition ``fp_core.lanes.partition_of`` says, which is
+records in the same order (each record on the partition ``fp_core.topics.partition_of`` says, which is
 what the lanes route by); a lane SIGKILLed between submissions is taken over by WSP's own gate."""
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from fp_adapters.kafka.names import TopicNames
 from fp_adapters.settings import SETTINGS_JSON_ENV, Settings, load_settings
 from fp_core import topics
 from fp_core.event_class import FRAUD_CLASS_MAP
-from fp_core.lanes import partition_of
+from fp_core.topics import partition_of
 from tests.conftest import isolated_settings
 
 pytestmark = [pytest.mark.substrate]

@@ -18,12 +18,12 @@ from fp_adapters.memory.substrate import MemorySubstrate
 from fp_core.errors import LaneLost, TransientError
 from fp_core.event_class import FRAUD_CLASS_MAP
 from fp_core.identity import IdDeriver
-from fp_core.lanes import LaneRouter, partition_of
+from fp_core.lanes import LaneRouter
 from fp_core.ports import Log
 from fp_core.receipts import Outcome, Receipt, Told
 from fp_core.services.ig import IngestionGate, Share
 from fp_core.services.ig_lanes import Lane, LanedGate
-from fp_core.topics import TOPIC_MAP
+from fp_core.topics import TOPIC_MAP, partition_of
 from tests.unit.conftest import memory_container
 from tests.unit.test_admission import PINS, envelope
 from tests.unit.test_hostile_input import HOSTILE

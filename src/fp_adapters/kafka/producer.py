@@ -20,7 +20,7 @@ class KafkaBusProducer:
         self._timeout = delivery_timeout_s
         self._producer = Producer({
             **conf, "logger": kafka_logger(), "enable.idempotence": True, "acks": "all", "linger.ms": linger_ms,
-            "partitioner": "consistent",  # CRC-32 of the key: fp_core.lanes.partition_of, which IG's lanes route by
+            "partitioner": "consistent",  # CRC-32 of the key: fp_core.topics.partition_of
             "batch.num.messages": 10_000, "queue.buffering.max.messages": 1_000_000,
             "queue.buffering.max.kbytes": 1_048_576, "message.timeout.ms": int(delivery_timeout_s * 1000),
         })

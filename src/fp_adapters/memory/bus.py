@@ -4,12 +4,12 @@ acknowledged (the delivery is ambiguous, as a real broker's would be after its t
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Mapping, Sequence
 
 from fp_adapters.memory.substrate import MemorySubstrate
 from fp_core.offsets import OriginOffset
 from fp_core.ports import BusRecord, Delivery, OutboundMessage, TopicPartition
+from fp_core.topics import partition_of
 
 
 class MemProducer:
@@ -24,7 +24,7 @@ class MemProducer:
                 if partitions is None:
                     out.append(Delivery(None, f"_UNKNOWN_TOPIC: {m.topic} is not in the topic map"))
                     continue
-                p = zlib.crc32(m.key) % partitions
+                p = partition_of(m.key, partitions)
                 records = self._s.log[(m.topic, p)]
                 records.append((m.key, m.value))
                 out.append(Delivery(OriginOffset(topic=m.topic, partition=p, offset=len(records) - 1), None))
