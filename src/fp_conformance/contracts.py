@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 from fp_conformance.context import ConformanceContext
 from fp_core import topics
+from fp_core.admission import Sighting
 from fp_core.context import ContextItem, ContextKind
 from fp_core.decisions import AuditRecord, DecisionRecord, audit_record, bundle_ref
 from fp_core.degrade import READY
@@ -17,6 +18,7 @@ from fp_core.identity import DedupeKey
 from fp_core.learning import BundleEvent, RegistryRecord, active_bundle, registry_view
 from fp_core.offsets import OriginOffset
 from fp_core.ports import BusRecord, OutboundMessage
+from fp_core.receipts import AdmissionOutcome, PublishState, Receipt
 from fp_core.scoring import DEFAULT_BUNDLE, FEATURES, ActionType
 
 CheckFn = Callable[[ConformanceContext], str]
@@ -72,7 +74,8 @@ class AdmissionIndexContract(PortContract):
         def writer(n: int) -> None:
             try:
                 with ctx.other_container() as c:
-                    for k, claim in c.adapters.admission_index().claim(dict.fromkeys(keys, f"h{n}")).items():
+                    sightings = {k: Sighting(f"h{n}", f"r{n}-{i}") for i, k in enumerate(keys)}
+                    for k, claim in c.adapters.admission_index().claim(sightings).items():
                         seen_hashes[k].add(claim.first_payload_hash)
                         if claim.claimed_now:
                             winners[k].append(n)
@@ -99,7 +102,7 @@ class AdmissionIndexContract(PortContract):
         first: dict[DedupeKey, str] = {}
 
         def claimed_now(batch: list[DedupeKey], h: str) -> set[int]:
-            claims = index.claim(dict.fromkeys(batch, h))
+            claims = index.claim({k: Sighting(h, f"{h}-{keys.index(k)}") for k in batch})
             assert set(claims) == set(batch), "a claim answers for every tuple it was given"
             for k, claim in claims.items():
                 assert claim.first_payload_hash == first.setdefault(k, h), f"{k}: not the first writer's hash"
@@ -112,6 +115,43 @@ class AdmissionIndexContract(PortContract):
         firsts = index.first_hashes(keys)
         assert [firsts[k] for k in keys] == ["h1"] * 50 + ["h2"] * 25 + ["h3"] * 25
         return "batches of new, half-claimed and claimed tuples: each tuple claimed once, its first hash kept"
+
+
+class ReceiptLogContract(PortContract):
+    port = "ReceiptLog+AdmissionIndex"
+
+    @staticmethod
+    def receipts_found_by_event_however_admitted(ctx: ConformanceContext) -> str:
+        """Every receipt of an event is found by its event id, whether it claimed the tuple (a claimant, which
+        a store may find through the claim) or not: a duplicate, an anomaly, and a re-admission of a tuple
+        whose claiming batch died before its receipts (its claim names a receipt never written)."""
+        run = ctx.run_id("by-event")
+        index, log = ctx.ports.admission_index, ctx.ports.receipts
+        e1, e2, e3 = (DedupeKey(run, "traffic_fraud", f"{i:032x}") for i in range(1, 4))
+        at = OriginOffset(topic="fp.bus.traffic.fraud.v1", partition=0, offset=1)
+
+        def receipt(rid: str, key: DedupeKey, outcome: AdmissionOutcome, published: bool) -> Receipt:
+            return Receipt(receipt_id=rid, platform_run_id=run, scenario_run_id="sr", event_class=key.event_class,
+                           event_id=key.event_id, event_type="transaction_event", outcome=outcome,
+                           payload_hash="h", publish_state=PublishState.PUBLISHED if published else None,
+                           published_at=at if published else None)
+
+        claims = index.claim({e1: Sighting("h", "r1"), e2: Sighting("h", "r2"), e3: Sighting("h", "r3-lost")})
+        assert all(c.claimed_now for c in claims.values()), claims
+        log.append([receipt("r1", e1, AdmissionOutcome.ADMIT, True), receipt("r2", e2, AdmissionOutcome.ADMIT, True)],
+                   [], {"r1", "r2"})
+        again = index.claim({e1: Sighting("h", "r4"), e3: Sighting("h", "r5")})
+        assert (again[e1].admitted, again[e1].published) == (True, True), again
+        assert (again[e3].admitted, again[e3].published) == (False, False), "r3-lost was never written"
+        log.append([receipt("r4", e1, AdmissionOutcome.DUPLICATE, False),
+                    receipt("r5", e3, AdmissionOutcome.ADMIT, True)], [])  # r5: a re-admission, no claimant
+        found = log.for_events(run, [e1.event_id, e3.event_id])
+        assert [(r.receipt_id, r.outcome) for r in found] == [
+            ("r1", AdmissionOutcome.ADMIT), ("r4", AdmissionOutcome.DUPLICATE), ("r5", AdmissionOutcome.ADMIT)], found
+        third = index.claim({e3: Sighting("h", "r6")})
+        assert (third[e3].admitted, third[e3].published) == (True, True), third
+        assert log.unresolved_publishes(run) == 0
+        return "claimant, duplicate and re-admission receipts each found once by event; the claims tell them"
 
 
 class BusContract(PortContract):
@@ -236,5 +276,6 @@ class DecisionLedgerContract(PortContract):
                 "often a batch is recorded")
 
 
-CONTRACTS: tuple[type[PortContract], ...] = (ObjectStoreContract, AdmissionIndexContract, BusContract,
+CONTRACTS: tuple[type[PortContract], ...] = (ObjectStoreContract, AdmissionIndexContract, ReceiptLogContract,
+                                             BusContract,
                                              JoinStoreContract, RegistryLogContract, DecisionLedgerContract)

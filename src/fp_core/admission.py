@@ -227,11 +227,21 @@ def screen_reference(raw: bytes, expected: ContextPins, class_map: Mapping[str, 
     return Candidate(env.event_type, cls, key, p_hash, raw, str(env.payload["merchant_id"]))
 
 
-def first_sightings(candidates: Sequence[Candidate]) -> dict[DedupeKey, str]:
-    """The hash each tuple is first seen with in this batch: what IG asks the index to claim."""
-    firsts: dict[DedupeKey, str] = {}
-    for c in candidates:
-        firsts.setdefault(c.key, c.payload_hash)
+class Sighting(NamedTuple):
+    """A tuple's first sighting in a batch: its payload hash, and the receipt that admits it if the sighting
+    claims the tuple (the claim names that receipt, so a store finds the receipt by its tuple, D65)."""
+
+    payload_hash: str
+    receipt_id: str
+
+
+def first_sightings(candidates: Sequence[Candidate], receipt_ids: Sequence[str]) -> dict[DedupeKey, Sighting]:
+    """Each tuple's first sighting in this batch (``receipt_ids``: the candidates' receipts, in order): what
+    IG asks the index to claim."""
+    firsts: dict[DedupeKey, Sighting] = {}
+    for c, receipt_id in zip(candidates, receipt_ids, strict=True):
+        if c.key not in firsts:
+            firsts[c.key] = Sighting(c.payload_hash, receipt_id)
     return firsts
 
 

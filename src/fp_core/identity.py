@@ -79,3 +79,21 @@ class IdDeriver:
         h = self._prefix.copy()
         h.update(_id_text(self._kind, parts, leading=False))
         return h.hexdigest()[:32]
+
+
+POSITION_DIGITS = 8
+
+
+class PositionIds:
+    """Ids of the records of one batch by their position in it (a submission's receipt ids): the first 24
+    hex digits of ``derive_id(kind, *leading)``, then the position as 8 hex digits. A batch's ids are
+    consecutive in any key ordered by them, so an index takes its records as appends, a few pages for a
+    batch, rather than a page of its own for each (D65)."""
+
+    def __init__(self, kind: str, *leading: str | int) -> None:
+        self._prefix = derive_id(kind, *leading)[:32 - POSITION_DIGITS]
+
+    def __call__(self, position: int) -> str:
+        if not 0 <= position < 16 ** POSITION_DIGITS:
+            raise ValueError(f"a position must be in [0, {16 ** POSITION_DIGITS}), not {position}")
+        return f"{self._prefix}{position:0{POSITION_DIGITS}x}"

@@ -7,13 +7,13 @@ All batch methods make one round trip per call where the substrate allows it.
 from __future__ import annotations
 
 import builtins
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence, Set
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any, Protocol, TypeVar
 
 import msgspec
 
-from fp_core.admission import Claim
+from fp_core.admission import Claim, Sighting
 from fp_core.cases import CaseTimelineEvent
 from fp_core.context import ContextItem, ContextKind
 from fp_core.decisions import ActionIntent, ActionOutcome, AuditRecord
@@ -184,7 +184,10 @@ class AdmissionIndex(Protocol):
     """First writer wins on the dedupe tuple, atomically, even across concurrent IG instances.
     A claimed tuple's hash is never overwritten."""
 
-    def claim(self, firsts: Mapping[DedupeKey, str]) -> dict[DedupeKey, Claim]: ...
+    def claim(self, firsts: Mapping[DedupeKey, Sighting]) -> dict[DedupeKey, Claim]:
+        """Claims each tuple not claimed yet for its sighting (its hash, and the receipt a claim names);
+        answers for every tuple."""
+        ...
 
     def first_hashes(self, keys: Sequence[DedupeKey]) -> dict[DedupeKey, str]: ...
 
@@ -193,11 +196,15 @@ class ReceiptLog(Protocol):
     """Append-only: receipts and publish records are inserted, never updated or deleted (the store
     rejects it with AppendOnlyViolation)."""
 
-    def append(self, receipts: Sequence[Receipt], publishes: Sequence[PublishRecord]) -> None:
+    def append(self, receipts: Sequence[Receipt], publishes: Sequence[PublishRecord],
+               claimants: Set[str] = frozenset()) -> None:
         """One transaction; receipt ids already stored are kept as first written (never a second one).
         A PUBLISHED receipt is its publish's record; ``publishes`` are the attempts the receipts do not
         tell (ambiguous ones, with their error). A re-submitted batch's PUBLISHED receipts are logged as
-        publish records even where an earlier receipt is kept (``receipts.publish_records``)."""
+        publish records even where an earlier receipt is kept (``receipts.publish_records``).
+        ``claimants``: ids of the receipts whose event claimed its tuple in this batch (the claim names
+        them): a store may find those through the admission index rather than index them by event (D65).
+        ``for_events`` finds every receipt either way."""
         ...
 
     def stored(self, platform_run_id: str, receipt_ids: Sequence[str]) -> dict[str, Receipt]:

@@ -112,7 +112,7 @@ from fp_core.services.run import RunResult, RunWorkflow
 from fp_core.services.sr import ScenarioRunner
 from fp_core.services.wsp import WorldStreamer
 
-__version__ = "0.9.0"
+__version__ = "0.10.0"
 
 
 def environments() -> list[str]:

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fp_core.admission import Candidate, Claim, Rejection, first_sightings, judge, screen
+from fp_core.admission import Candidate, Claim, Rejection, Sighting, first_sightings, judge, screen
 from fp_core.event_class import FRAUD_CLASS_MAP, resolve_event_class
 from fp_core.identity import DedupeKey
 from fp_core.pins import ContextPins
@@ -75,9 +75,9 @@ class BatchIndex:
     def __init__(self) -> None:
         self.first: dict[DedupeKey, str] = {}
 
-    def claim(self, firsts: dict[DedupeKey, str]) -> dict[DedupeKey, Claim]:
+    def claim(self, firsts: dict[DedupeKey, Sighting]) -> dict[DedupeKey, Claim]:
         out = {}
-        for k, h in firsts.items():
+        for k, (h, _receipt) in firsts.items():
             claimed = k not in self.first
             self.first.setdefault(k, h)
             out[k] = Claim(self.first[k], claimed, not claimed)
@@ -101,7 +101,8 @@ def test_batched_admission_equals_the_sequential_law(stream: list[tuple[int, int
     got: list[AdmissionOutcome] = []
     for i in range(0, len(cands), batch):
         chunk = cands[i:i + batch]
-        got.extend(v.outcome for v in judge(chunk, index.claim(first_sightings(chunk))))
+        sightings = first_sightings(chunk, [f"r{i + j}" for j in range(len(chunk))])
+        got.extend(v.outcome for v in judge(chunk, index.claim(sightings)))
     assert got == expected
     assert index.first == ref.first  # the first admission is never overwritten
 

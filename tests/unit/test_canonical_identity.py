@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fp_core.canonical import canonical_json, digest, reference_json
-from fp_core.identity import IdDeriver, derive_event_id, derive_id, event_ids, payload_hash
+from fp_core.identity import IdDeriver, PositionIds, derive_event_id, derive_id, event_ids, payload_hash
 from fp_core.run_config import RunConfig, config_digest
 
 json_scalars = st.none() | st.booleans() | st.integers(-10**12, 10**12) | st.text(max_size=8) | st.floats(
@@ -82,6 +82,25 @@ def test_an_id_deriver_refuses_a_separator_in_its_leading_parts_and_an_id_of_no_
         IdDeriver("k", "a\x1fb")
     with pytest.raises(ValueError, match="at least one part"):
         IdDeriver("k", "a")()
+
+
+@given(ident, st.lists(ident | st.integers(0, 10**9), min_size=1, max_size=3),
+       st.lists(st.integers(0, 16**8 - 1), min_size=2, max_size=50, unique=True))
+def test_position_ids_are_32_hex_distinct_and_ordered_as_their_positions(
+        kind: str, leading: list[str | int], positions: list[int]) -> None:
+    ids = PositionIds(kind, *leading)
+    made = [ids(p) for p in positions]
+    assert all(len(i) == 32 and int(i, 16) >= 0 for i in made)
+    assert len(set(made)) == len(made)
+    assert sorted(made) == [ids(p) for p in sorted(positions)]
+    assert {i[:24] for i in made} == {derive_id(kind, *leading)[:24]}
+    assert PositionIds(kind, *leading, "other")(positions[0]) != made[0]
+
+
+@pytest.mark.parametrize("position", [-1, 16**8])
+def test_position_ids_refuse_a_position_out_of_range(position: int) -> None:
+    with pytest.raises(ValueError, match="position must be in"):
+        PositionIds("receipt", "run", "s")(position)
 
 
 @given(st.integers(0, 1000), st.integers(8, 10**6), st.sampled_from(["duplicates", "lag", "quarantine"]))

@@ -17,7 +17,7 @@ from fp_adapters.containers import Platform
 from fp_adapters.memory.substrate import MemorySubstrate
 from fp_core.errors import LaneLost, TransientError
 from fp_core.event_class import FRAUD_CLASS_MAP
-from fp_core.identity import IdDeriver
+from fp_core.identity import PositionIds
 from fp_core.lanes import LaneRouter
 from fp_core.ports import Log
 from fp_core.receipts import Outcome, Receipt, Told
@@ -104,7 +104,7 @@ def laned(container: Platform, lanes: int) -> tuple[LanedGate, list[GateLane]]:
 def state(container: Platform, submissions: list[list[bytes]]) -> tuple[dict[str, Receipt], list[object], object]:
     receipts: dict[str, Receipt] = {}
     for i, batch in enumerate(submissions):
-        ids = [IdDeriver("receipt", PINS.platform_run_id, f"s{i}")(pos) for pos in range(len(batch))]
+        ids = [PositionIds("receipt", PINS.platform_run_id, f"s{i}")(pos) for pos in range(len(batch))]
         receipts |= container.adapters.receipts().stored(PINS.platform_run_id, ids)
     substrate: MemorySubstrate = container.adapters.substrate()
     bus = sorted((tp, records) for tp, records in substrate.log.items() if records)

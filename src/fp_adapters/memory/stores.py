@@ -3,11 +3,11 @@ append-only (re-appending an id is a no-op), write-once objects."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence, Set
 from typing import TypeVar
 
 from fp_adapters.memory.substrate import MemorySubstrate
-from fp_core.admission import Claim
+from fp_core.admission import Claim, Sighting
 from fp_core.cases import CaseTimelineEvent
 from fp_core.context import ContextItem, ContextKind
 from fp_core.decisions import ActionIntent, ActionOutcome, AuditRecord, outcome_for
@@ -72,10 +72,10 @@ class MemAdmissionIndex:
     def __init__(self, substrate: MemorySubstrate) -> None:
         self._s = substrate
 
-    def claim(self, firsts: Mapping[DedupeKey, str]) -> dict[DedupeKey, Claim]:
+    def claim(self, firsts: Mapping[DedupeKey, Sighting]) -> dict[DedupeKey, Claim]:
         out = {}
         with self._s.lock:
-            for key, h in firsts.items():
+            for key, (h, _receipt_id) in firsts.items():
                 if key in self._s.hashes:
                     out[key] = Claim(self._s.hashes[key], False, _published(self._s, key), key in self._s.admitted)
                 else:
@@ -91,7 +91,9 @@ class MemReceiptLog:
     def __init__(self, substrate: MemorySubstrate) -> None:
         self._s = substrate
 
-    def append(self, receipts: Sequence[Receipt], publishes: Sequence[PublishRecord]) -> None:
+    def append(self, receipts: Sequence[Receipt], publishes: Sequence[PublishRecord],
+               claimants: Set[str] = frozenset()) -> None:
+        del claimants  # every receipt is found by a pass over the run's: nothing to index
         with self._s.lock:
             for r in receipts:
                 if r.receipt_id not in self._s.receipt_ids:

@@ -9,12 +9,13 @@ import psycopg
 from psycopg_pool import ConnectionPool
 
 from fp_adapters.postgres.base import NewFirst, PgStore, column, split
-from fp_core.admission import Claim
+from fp_core.admission import Claim, Sighting
 from fp_core.identity import DedupeKey
 
 INSERT_SQL = f"""
-INSERT INTO admission_index (platform_run_id, event_class, event_id, payload_hash)
-SELECT %(run)s, c, e, h FROM unnest({split("%(classes)s")}, {split("%(ids)s")}, {split("%(hashes)s")}) AS u(c, e, h)
+INSERT INTO admission_index (platform_run_id, event_class, event_id, payload_hash, receipt_id)
+SELECT %(run)s, c, e, h, r FROM unnest({split("%(classes)s")}, {split("%(ids)s")}, {split("%(hashes)s")},
+                                       {split("%(receipts)s")}) AS u(c, e, h, r)
 """
 CLAIM_SQL = INSERT_SQL + """ON CONFLICT DO NOTHING
 RETURNING event_class, event_id
@@ -24,7 +25,7 @@ PRIOR_SQL = """
 SELECT a.platform_run_id, a.event_class, a.event_id, a.payload_hash, EXISTS (
   SELECT 1 FROM published p WHERE p.platform_run_id = a.platform_run_id AND p.event_class = a.event_class
     AND p.event_id = a.event_id), EXISTS (
-  SELECT 1 FROM receipts r WHERE r.platform_run_id = a.platform_run_id AND r.event_id = a.event_id
+  SELECT 1 FROM tuple_receipts r WHERE r.platform_run_id = a.platform_run_id AND r.event_id = a.event_id
     AND r.event_class = a.event_class AND r.outcome = 'ADMIT')
 FROM admission_index a
 WHERE (a.platform_run_id, a.event_class, a.event_id) IN (SELECT * FROM unnest(%s::text[], %s::text[], %s::text[]))
@@ -54,7 +55,7 @@ class PgAdmissionIndex(PgStore):
         super().__init__(pool)
         self._writes = NewFirst()
 
-    def claim(self, firsts: Mapping[DedupeKey, str]) -> dict[DedupeKey, Claim]:
+    def claim(self, firsts: Mapping[DedupeKey, Sighting]) -> dict[DedupeKey, Claim]:
         keys = list(firsts)
         by_run: dict[str, list[DedupeKey]] = {}
         for k in keys:
@@ -63,13 +64,15 @@ class PgAdmissionIndex(PgStore):
         with self.statement() as conn:  # each statement its own transaction; a claim is idempotent
             for run, mine in by_run.items():
                 params = {"run": run, "classes": column([k.event_class for k in mine]),
-                          "ids": column([k.event_id for k in mine]), "hashes": column([firsts[k] for k in mine])}
+                          "ids": column([k.event_id for k in mine]),
+                          "hashes": column([firsts[k].payload_hash for k in mine]),
+                          "receipts": column([firsts[k].receipt_id for k in mine])}
                 inserted |= self._writes.write(partial(_insert_all, conn, params, mine),
                                                partial(_insert_new, conn, params, run, len(mine)))
             # Conflicts: the insert waited for any concurrent winner to commit, so a new statement sees it.
             prior = [k for k in keys if k not in inserted]
             rows = conn.execute(PRIOR_SQL, _columns(prior)).fetchall() if prior else []
-        out = {k: Claim(firsts[k], True, False, False) for k in inserted}
+        out = {k: Claim(firsts[k].payload_hash, True, False, False) for k in inserted}
         out.update({DedupeKey(r[0], r[1], r[2]): Claim(r[3], False, bool(r[4]), bool(r[5])) for r in rows})
         return out
 

@@ -20,7 +20,7 @@ from typing import NamedTuple
 from fp_core.admission import Candidate, Rejection, Verdict, first_sightings, judge, screen
 from fp_core.errors import ObjectExists
 from fp_core.event_class import EventClass
-from fp_core.identity import IdDeriver, derive_id
+from fp_core.identity import PositionIds, derive_id
 from fp_core.pins import ContextPins
 from fp_core.ports import (
     NO_TRACE,
@@ -75,7 +75,7 @@ class IngestionGate:
 
     def _submit(self, submission_id: str, raws: Sequence[bytes], share: Share | None) -> list[Receipt]:
         run = self.pins.platform_run_id
-        receipt_id_at = IdDeriver("receipt", run, submission_id)
+        receipt_id_at = PositionIds("receipt", run, submission_id)
         receipt_ids = [receipt_id_at(pos) for pos in (share.positions if share else range(len(raws)))]
         if receipt_ids and self.receipts.stored(run, receipt_ids[:1]):
             # Receipts of one submission (or share) are written in one transaction: the first one stands for all.
@@ -86,7 +86,8 @@ class IngestionGate:
                 return [stored[i] for i in receipt_ids]
         screened = [screen(raw, self.pins, self.class_map) for raw in raws]
         candidates = [s for s in screened if isinstance(s, Candidate)]
-        claims = self.index.claim(first_sightings(candidates)) if candidates else {}
+        candidate_ids = [rid for rid, s in zip(receipt_ids, screened, strict=True) if isinstance(s, Candidate)]
+        claims = self.index.claim(first_sightings(candidates, candidate_ids)) if candidates else {}
         verdict_of = dict(zip((id(c) for c in candidates), judge(candidates, claims), strict=True))
         to_publish = [v for v in verdict_of.values() if v.publish]
         deliveries = self.producer.publish([
@@ -97,6 +98,7 @@ class IngestionGate:
         receipts: list[Receipt] = []
         publishes: list[PublishRecord] = []
         quarantined: list[tuple[Receipt, bytes, str]] = []
+        claimants: set[str] = set()  # ADMITs that claimed their tuple now: first sightings the claims name
         for receipt_id, item in zip(receipt_ids, screened, strict=True):
             if isinstance(item, Rejection):
                 receipt = self._rejected(receipt_id, item)
@@ -106,6 +108,8 @@ class IngestionGate:
                 receipt, publish = self._judged(receipt_id, verdict, delivered.get(id(item)))
                 if publish is not None:
                     publishes.append(publish)
+                if verdict.outcome is AdmissionOutcome.ADMIT and claims[item.key].claimed_now:
+                    claimants.add(receipt_id)
                 if verdict.outcome is AdmissionOutcome.ANOMALY:
                     quarantined.append((receipt, item.raw, receipt.detail))
             receipts.append(receipt)
@@ -115,7 +119,7 @@ class IngestionGate:
                 self.log.warning("ig.quarantined", platform_run_id=run, scenario_run_id=self.pins.scenario_run_id,
                                  event_class=receipt.event_class, event_id=receipt.event_id,
                                  outcome=receipt.outcome.value, reason=str(receipt.reason), detail=receipt.detail)
-        self.receipts.append(receipts, publishes)
+        self.receipts.append(receipts, publishes, claimants)
         ambiguous = len(publishes)  # a success is told by its receipt: only ambiguous attempts have a record
         if ambiguous:
             self.log.warning("ig.publish_ambiguous", platform_run_id=run, submission_id=submission_id,
