@@ -17,11 +17,10 @@ from fp_adapters.containers import Platform
 from fp_adapters.memory.substrate import MemorySubstrate
 from fp_core.errors import LaneLost, TransientError
 from fp_core.event_class import FRAUD_CLASS_MAP
-from fp_core.identity import PositionIds
 from fp_core.lanes import LaneRouter
 from fp_core.ports import Log
 from fp_core.receipts import Outcome, Receipt, Told
-from fp_core.services.ig import IngestionGate, Share
+from fp_core.services.ig import IngestionGate, Share, receipt_ids_of
 from fp_core.services.ig_lanes import Lane, LanedGate
 from fp_core.topics import TOPIC_MAP, partition_of
 from tests.unit.conftest import memory_container
@@ -104,7 +103,7 @@ def laned(container: Platform, lanes: int) -> tuple[LanedGate, list[GateLane]]:
 def state(container: Platform, submissions: list[list[bytes]]) -> tuple[dict[str, Receipt], list[object], object]:
     receipts: dict[str, Receipt] = {}
     for i, batch in enumerate(submissions):
-        ids = [PositionIds("receipt", PINS.platform_run_id, f"s{i}")(pos) for pos in range(len(batch))]
+        ids = [receipt_ids_of(PINS.platform_run_id, f"s{i}")(pos) for pos in range(len(batch))]
         receipts |= container.adapters.receipts().stored(PINS.platform_run_id, ids)
     substrate: MemorySubstrate = container.adapters.substrate()
     bus = sorted((tp, records) for tp, records in substrate.log.items() if records)

@@ -46,6 +46,11 @@ class Share(NamedTuple):
     positions: Sequence[int]
 
 
+def receipt_ids_of(platform_run_id: str, submission_id: str) -> PositionIds:
+    """A submission's receipt ids, by the position of each event in it (a lane's share keeps them, D64/D65)."""
+    return PositionIds("receipt", platform_run_id, submission_id)
+
+
 def quarantine_key(platform_run_id: str, submission_id: str) -> str:
     return f"quarantine/{platform_run_id}/{submission_id}.jsonl"
 
@@ -75,7 +80,7 @@ class IngestionGate:
 
     def _submit(self, submission_id: str, raws: Sequence[bytes], share: Share | None) -> list[Receipt]:
         run = self.pins.platform_run_id
-        receipt_id_at = PositionIds("receipt", run, submission_id)
+        receipt_id_at = receipt_ids_of(run, submission_id)
         receipt_ids = [receipt_id_at(pos) for pos in (share.positions if share else range(len(raws)))]
         if receipt_ids and self.receipts.stored(run, receipt_ids[:1]):
             # Receipts of one submission (or share) are written in one transaction: the first one stands for all.
@@ -85,9 +90,12 @@ class IngestionGate:
                               receipts=len(stored))
                 return [stored[i] for i in receipt_ids]
         screened = [screen(raw, self.pins, self.class_map) for raw in raws]
-        candidates = [s for s in screened if isinstance(s, Candidate)]
-        candidate_ids = [rid for rid, s in zip(receipt_ids, screened, strict=True) if isinstance(s, Candidate)]
-        claims = self.index.claim(first_sightings(candidates, candidate_ids)) if candidates else {}
+        paired = [(rid, s) for rid, s in zip(receipt_ids, screened, strict=True) if isinstance(s, Candidate)]
+        candidates = [c for _rid, c in paired]
+        firsts = first_sightings(candidates, [rid for rid, _c in paired])
+        claims = self.index.claim(firsts) if candidates else {}
+        # The receipts the claims made now name: each its tuple's first sighting here, so its ADMIT (judge).
+        claimants = {firsts[key].receipt_id for key, claim in claims.items() if claim.claimed_now}
         verdict_of = dict(zip((id(c) for c in candidates), judge(candidates, claims), strict=True))
         to_publish = [v for v in verdict_of.values() if v.publish]
         deliveries = self.producer.publish([
@@ -98,7 +106,6 @@ class IngestionGate:
         receipts: list[Receipt] = []
         publishes: list[PublishRecord] = []
         quarantined: list[tuple[Receipt, bytes, str]] = []
-        claimants: set[str] = set()  # ADMITs that claimed their tuple now: first sightings the claims name
         for receipt_id, item in zip(receipt_ids, screened, strict=True):
             if isinstance(item, Rejection):
                 receipt = self._rejected(receipt_id, item)
@@ -108,8 +115,6 @@ class IngestionGate:
                 receipt, publish = self._judged(receipt_id, verdict, delivered.get(id(item)))
                 if publish is not None:
                     publishes.append(publish)
-                if verdict.outcome is AdmissionOutcome.ADMIT and claims[item.key].claimed_now:
-                    claimants.add(receipt_id)
                 if verdict.outcome is AdmissionOutcome.ANOMALY:
                     quarantined.append((receipt, item.raw, receipt.detail))
             receipts.append(receipt)
