@@ -236,11 +236,11 @@ def _log(log: Any, component: str) -> Any:
 
 def laned_ingress(pins: ContextPins, gate: Callable[[ContextPins], IngestionGate], lanes: LanePool | None,
                   count: int, log: Log) -> Ingress:
-    """What WSP submits to: the gate itself for one lane, else the gate over ``count`` lanes, lanes 1.. in
-    ``lanes``'s children where there are any (D64)."""
+    """What WSP submits to: the gate over ``count`` lanes (one: this process's gate alone), lanes 1.. in
+    ``lanes``'s children where there are any (D64). It answers with receipt rows (D66)."""
     local = gate(pins)
     if count == 1:
-        return local
+        return LanedGate(local, [], LaneRouter(FRAUD_CLASS_MAP, 1), log)
     remotes = lanes.bind(pins, log_file()) if lanes is not None else list[Lane | None]([None] * (count - 1))
     return LanedGate(local, remotes, LaneRouter(FRAUD_CLASS_MAP, count), log)
 

@@ -159,7 +159,7 @@ def serve(conn: Connection, gate_for: Callable[[ContextPins], IngestionGate],
         try:
             if gate is None:
                 raise RuntimeError("a share before its run")
-            receipts = gate.submit(submission_id, raws, Share(lane, positions))
+            receipts = gate.admit(submission_id, raws, Share(lane, positions))
             reply = ("told", _encode_told([Outcome(r.outcome, r.publish_state) for r in receipts]))
         except TransientError as exc:
             reply = ("transient", str(exc)[:1000])

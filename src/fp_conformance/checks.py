@@ -24,7 +24,7 @@ from fp_core.evidence import bundle_prefix, verify_bundle
 from fp_core.identity import DedupeKey
 from fp_core.offsets import OffsetRange, OriginOffset, merge_ranges
 from fp_core.ports import BusRecord, DecisionLedger
-from fp_core.receipts import AdmissionOutcome, PublishState, QuarantineReason
+from fp_core.receipts import AdmissionOutcome, PublishState, QuarantineReason, ReceiptRow
 from fp_core.run_config import RunConfig, config_digest
 from fp_core.scoring import ActionType
 from fp_core.services.control import input_range
@@ -153,7 +153,7 @@ def truth_stores_append_only(ctx: ConformanceContext) -> str:
     assert p.labels.for_run(run)[0] == label
     [receipt] = p.receipts.sample(run, 1)
     before = p.receipts.counts(run)
-    p.receipts.append([receipt.model_copy(update={"detail": "forged"})], [])
+    p.receipts.append([ReceiptRow.of(receipt.model_copy(update={"detail": "forged"}))], [])
     assert p.receipts.counts(run) == before, "a receipt id was appended twice"
     assert receipt in p.receipts.for_events(run, [receipt.event_id])
     return "audit, label and receipt records keep their first content when their id is appended again"

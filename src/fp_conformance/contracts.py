@@ -18,7 +18,7 @@ from fp_core.identity import DedupeKey
 from fp_core.learning import BundleEvent, RegistryRecord, active_bundle, registry_view
 from fp_core.offsets import OriginOffset
 from fp_core.ports import BusRecord, OutboundMessage
-from fp_core.receipts import AdmissionOutcome, PublishState, Receipt
+from fp_core.receipts import AdmissionOutcome, PublishState, ReceiptRow
 from fp_core.scoring import DEFAULT_BUNDLE, FEATURES, ActionType
 
 CheckFn = Callable[[ConformanceContext], str]
@@ -130,8 +130,8 @@ class ReceiptLogContract(PortContract):
         e1, e2, e3 = (DedupeKey(run, "traffic_fraud", f"{i:032x}") for i in range(1, 4))
         at = OriginOffset(topic="fp.bus.traffic.fraud.v1", partition=0, offset=1)
 
-        def receipt(rid: str, key: DedupeKey, outcome: AdmissionOutcome, published: bool) -> Receipt:
-            return Receipt(receipt_id=rid, platform_run_id=run, scenario_run_id="sr", event_class=key.event_class,
+        def receipt(rid: str, key: DedupeKey, outcome: AdmissionOutcome, published: bool) -> ReceiptRow:
+            return ReceiptRow(receipt_id=rid, platform_run_id=run, scenario_run_id="sr", event_class=key.event_class,
                            event_id=key.event_id, event_type="transaction_event", outcome=outcome,
                            payload_hash="h", publish_state=PublishState.PUBLISHED if published else None,
                            published_at=at if published else None)

@@ -21,7 +21,7 @@ from fp_core.identity import DedupeKey
 from fp_core.labels import LabelAssertion
 from fp_core.learning import RegistryRecord
 from fp_core.offsets import OffsetRange, OriginOffset
-from fp_core.receipts import PublishRecord, QuarantineRecord, Receipt
+from fp_core.receipts import PublishRecord, QuarantineRecord, Receipt, ReceiptRow
 
 TopicPartition = tuple[str, int]
 T = TypeVar("T")
@@ -196,9 +196,10 @@ class ReceiptLog(Protocol):
     """Append-only: receipts and publish records are inserted, never updated or deleted (the store
     rejects it with AppendOnlyViolation)."""
 
-    def append(self, receipts: Sequence[Receipt], publishes: Sequence[PublishRecord],
+    def append(self, receipts: Sequence[ReceiptRow], publishes: Sequence[PublishRecord],
                claimants: Set[str] = frozenset()) -> None:
-        """One transaction; receipt ids already stored are kept as first written (never a second one).
+        """One transaction; receipts come as plain data (IG's, D66) and are read back as ``Receipt`` s.
+        Receipt ids already stored are kept as first written (never a second one).
         A PUBLISHED receipt is its publish's record; ``publishes`` are the attempts the receipts do not
         tell (ambiguous ones, with their error). A re-submitted batch's PUBLISHED receipts are logged as
         publish records even where an earlier receipt is kept (``receipts.publish_records``).

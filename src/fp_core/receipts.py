@@ -80,6 +80,33 @@ class Receipt(FrozenModel):
     published_at: OriginOffset | None = None
 
 
+class ReceiptRow(msgspec.Struct, frozen=True, gc=False, kw_only=True):
+    """A ``Receipt`` as plain data: what IG builds for each event and hands the receipt log (D66). Its values
+    are IG's own — pins and ids it derived or validated, screened event fields, enum members, truncated
+    text — so it is not validated again per event; ``receipt()`` gives the validated evidence model where a
+    receipt leaves IG (``IngestionGate.submit``, the API)."""
+
+    receipt_id: str
+    platform_run_id: str
+    scenario_run_id: str
+    event_class: str
+    event_id: str
+    event_type: str
+    outcome: AdmissionOutcome
+    reason: QuarantineReason | None = None
+    detail: str = ""
+    payload_hash: str
+    publish_state: PublishState | None = None
+    published_at: OriginOffset | None = None
+
+    def receipt(self) -> Receipt:
+        return Receipt(**msgspec.structs.asdict(self))
+
+    @classmethod
+    def of(cls, receipt: Receipt) -> ReceiptRow:
+        return cls(**dict(receipt))
+
+
 class PublishRecord(FrozenModel):
     """One publish attempt's settled state for an admitted dedupe tuple (append-only log)."""
 
@@ -91,7 +118,7 @@ class PublishRecord(FrozenModel):
     error: str = ""
 
 
-def untold(receipts: Sequence[Receipt], publishes: Sequence[PublishRecord]) -> list[PublishRecord]:
+def untold(receipts: Sequence[ReceiptRow], publishes: Sequence[PublishRecord]) -> list[PublishRecord]:
     """The publish records a batch's receipts do not already tell: all but a PUBLISHED one whose receipt
     says the same tuple and offset (IG passes only these: ambiguous attempts, with their error)."""
     if all(p.state is not PublishState.PUBLISHED for p in publishes):
@@ -101,7 +128,7 @@ def untold(receipts: Sequence[Receipt], publishes: Sequence[PublishRecord]) -> l
             if p.state is not PublishState.PUBLISHED or (p.event_class, p.event_id, p.published_at) not in told]
 
 
-def publish_records(receipts: Sequence[Receipt], publishes: Sequence[PublishRecord]) -> list[PublishRecord]:
+def publish_records(receipts: Sequence[ReceiptRow], publishes: Sequence[PublishRecord]) -> list[PublishRecord]:
     """Every publish attempt a batch tells of: each PUBLISHED receipt's, then the records it does not tell."""
     return [PublishRecord(platform_run_id=r.platform_run_id, event_class=r.event_class, event_id=r.event_id,
                           state=PublishState.PUBLISHED, published_at=r.published_at)

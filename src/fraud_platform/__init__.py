@@ -95,7 +95,14 @@ from fp_core.ports import (
     TableCodec,
     Tracer,
 )
-from fp_core.receipts import AdmissionOutcome, PublishState, QuarantineReason, QuarantineRecord, Receipt
+from fp_core.receipts import (
+    AdmissionOutcome,
+    PublishState,
+    QuarantineReason,
+    QuarantineRecord,
+    Receipt,
+    ReceiptRow,
+)
 from fp_core.run_config import RunConfig, config_digest
 from fp_core.scoring import ActionType, DecisionPolicy, ScoringBundle
 from fp_core.services.archive import ArchiveStage
@@ -112,7 +119,7 @@ from fp_core.services.run import RunResult, RunWorkflow
 from fp_core.services.sr import ScenarioRunner
 from fp_core.services.wsp import WorldStreamer
 
-__version__ = "0.10.0"
+__version__ = "0.11.0"
 
 
 def environments() -> list[str]:
@@ -193,6 +200,7 @@ __all__ = [
     "ReadySignal",
     "Receipt",
     "ReceiptLog",
+    "ReceiptRow",
     "RegistryLog",
     "RegistryRecord",
     "ReplayProof",

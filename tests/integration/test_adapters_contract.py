@@ -98,13 +98,13 @@ def test_a_receipt_that_tells_its_publish_is_its_record_and_every_other_attempt_
     from fp_core.admission import Sighting
     from fp_core.identity import DedupeKey
     from fp_core.offsets import OriginOffset
-    from fp_core.receipts import AdmissionOutcome, PublishRecord, PublishState, Receipt
+    from fp_core.receipts import AdmissionOutcome, PublishRecord, PublishState, ReceiptRow
 
     run = f"pr-plog-{uuid.uuid4().hex[:8]}"
     at, later = OriginOffset("fp.bus.traffic.fraud.v1", 0, 7), OriginOffset("fp.bus.traffic.fraud.v1", 1, 9)
 
-    def receipt(rid: str, eid: str, state: PublishState, where: OriginOffset | None) -> Receipt:
-        return Receipt(receipt_id=rid, platform_run_id=run, scenario_run_id="sr", event_class="traffic",
+    def receipt(rid: str, eid: str, state: PublishState, where: OriginOffset | None) -> ReceiptRow:
+        return ReceiptRow(receipt_id=rid, platform_run_id=run, scenario_run_id="sr", event_class="traffic",
                        event_id=eid, event_type="t", outcome=AdmissionOutcome.ADMIT, payload_hash="h",
                        publish_state=state, published_at=where)
 
@@ -211,7 +211,7 @@ def test_a_runs_unresolved_publishes_are_counted_in_linear_passes_before_the_sta
 
 def test_stored_receipts_are_found_by_id_however_many_are_asked_for(fresh_settings: Settings) -> None:
     from fp_adapters.postgres.connection import open_pool
-    from fp_core.receipts import AdmissionOutcome, Receipt
+    from fp_core.receipts import AdmissionOutcome, Receipt, ReceiptRow
 
     pool = open_pool(fresh_settings.require_postgres().dsn, 2, 10.0)
     try:
@@ -219,7 +219,7 @@ def test_stored_receipts_are_found_by_id_however_many_are_asked_for(fresh_settin
         receipts = [Receipt(receipt_id=f"{i:032x}", platform_run_id="run-s", scenario_run_id="s",
                             event_class="c", event_id=f"e{i}", event_type="t", outcome=AdmissionOutcome.ADMIT,
                             payload_hash="h") for i in range(300)]
-        log.append(receipts, [])
+        log.append([ReceiptRow.of(r) for r in receipts], [])
         assert log.stored("run-s", []) == {}
         assert log.stored("run-s", [receipts[7].receipt_id]) == {receipts[7].receipt_id: receipts[7]}
         asked = [r.receipt_id for r in receipts[::3]] + ["f" * 32]  # one not stored

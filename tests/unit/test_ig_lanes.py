@@ -19,7 +19,7 @@ from fp_core.errors import LaneLost, TransientError
 from fp_core.event_class import FRAUD_CLASS_MAP
 from fp_core.lanes import LaneRouter
 from fp_core.ports import Log
-from fp_core.receipts import Outcome, Receipt, Told
+from fp_core.receipts import Outcome, Receipt, ReceiptRow, Told
 from fp_core.services.ig import IngestionGate, Share, receipt_ids_of
 from fp_core.services.ig_lanes import Lane, LanedGate
 from fp_core.topics import TOPIC_MAP, partition_of
@@ -91,7 +91,7 @@ class GateLane:
             raise LaneLost("killed")
         if self.shares == self.fail_at:
             raise TransientError("postgres restarting")
-        return [Outcome(r.outcome, r.publish_state) for r in self.gate.submit(submission_id, raws, share)]
+        return [Outcome(r.outcome, r.publish_state) for r in self.gate.admit(submission_id, raws, share)]
 
 
 def laned(container: Platform, lanes: int) -> tuple[LanedGate, list[GateLane]]:
@@ -168,6 +168,29 @@ def test_lanes_give_the_receipts_quarantine_and_partition_order_of_one_gate(lane
         assert (receipts_one, bus_one, quarantine_one) == state(many, submissions)
         outcomes = {r.outcome.value for r in receipts_one.values()}
         assert outcomes == {"ADMIT", "DUPLICATE", "ANOMALY", "QUARANTINE"}
+    finally:
+        for c in (one, many):
+            c.shutdown_resources()
+
+
+def test_one_lane_is_the_gate_alone_answering_with_rows_that_are_its_receipts() -> None:
+    """WSP's ingress for one lane (D66): the gate's receipt rows, each the receipt the gate's ``submit`` gives,
+    and the same stores, bus and quarantine objects (the submission's own, no lane suffix)."""
+    submissions = mix(1)
+    one, many = memory_container(), memory_container()
+    for c in (one, many):
+        c.init_resources()
+    try:
+        single = one.gate(PINS)
+        gate, remotes = laned(many, 1)
+        assert remotes == []
+        for i, batch in enumerate(submissions):
+            rows = gate.submit(f"s{i}", batch)
+            assert all(isinstance(r, ReceiptRow) for r in rows)
+            assert [r.receipt() for r in rows if isinstance(r, ReceiptRow)] == single.submit(f"s{i}", batch)
+        assert state(one, submissions) == state(many, submissions)
+        keys = [sorted(r.object_key for r in c.adapters.substrate().quarantine.values()) for c in (one, many)]
+        assert keys[0] == keys[1] and keys[0]
     finally:
         for c in (one, many):
             c.shutdown_resources()

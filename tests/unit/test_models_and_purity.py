@@ -7,6 +7,7 @@ import dataclasses
 import json
 from pathlib import Path
 
+import msgspec
 import pytest
 from pydantic import TypeAdapter, ValidationError
 
@@ -14,7 +15,7 @@ from fp_core.envelope import EventEnvelope
 from fp_core.evidence import RunCompleted
 from fp_core.offsets import OffsetRange, OriginOffset
 from fp_core.pins import ContextPins
-from fp_core.receipts import Receipt
+from fp_core.receipts import AdmissionOutcome, PublishState, Receipt, ReceiptRow
 from fp_core.run_config import RunConfig
 
 CORE = Path(__file__).resolve().parents[2] / "src" / "fp_core"
@@ -65,6 +66,19 @@ def test_an_origin_offset_is_validated_where_evidence_holds_it() -> None:
             "receipt_id": "r", "platform_run_id": "pr", "scenario_run_id": "sr", "event_class": "c",
             "event_id": "e", "event_type": "t", "outcome": "ADMIT", "payload_hash": "0" * 64,
             "publish_state": "PUBLISHED", "published_at": {"topic": "t", "partition": 0, "offset": -5}}))
+
+
+def test_a_receipt_row_is_its_receipt_and_is_validated_where_it_becomes_one() -> None:
+    """IG's receipts are plain data on the hot path (D66); ``receipt()`` is the validated evidence model."""
+    receipt = Receipt(receipt_id="r1", platform_run_id="pr", scenario_run_id="sr", event_class="c", event_id="e",
+                      event_type="t", outcome=AdmissionOutcome.ADMIT, payload_hash="0" * 64,
+                      publish_state=PublishState.PUBLISHED, published_at=OriginOffset("t", 2, 9))
+    row = ReceiptRow.of(receipt)
+    assert row.receipt() == receipt and ReceiptRow.of(row.receipt()) == row
+    with pytest.raises(ValidationError, match="receipt_id"):
+        msgspec.structs.replace(row, receipt_id="").receipt()
+    with pytest.raises(ValidationError, match="scenario_run_id"):
+        msgspec.structs.replace(row, scenario_run_id="no spaces").receipt()
 
 
 def test_fp_core_reads_no_environment_or_clock_and_opens_no_file() -> None:

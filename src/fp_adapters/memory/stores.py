@@ -23,6 +23,7 @@ from fp_core.receipts import (
     PublishState,
     QuarantineRecord,
     Receipt,
+    ReceiptRow,
     publish_records,
 )
 
@@ -91,14 +92,14 @@ class MemReceiptLog:
     def __init__(self, substrate: MemorySubstrate) -> None:
         self._s = substrate
 
-    def append(self, receipts: Sequence[Receipt], publishes: Sequence[PublishRecord],
+    def append(self, receipts: Sequence[ReceiptRow], publishes: Sequence[PublishRecord],
                claimants: Set[str] = frozenset()) -> None:
         del claimants  # every receipt is found by a pass over the run's: nothing to index
         with self._s.lock:
             for r in receipts:
                 if r.receipt_id not in self._s.receipt_ids:
                     self._s.receipt_ids.add(r.receipt_id)
-                    self._s.receipts.append(r)
+                    self._s.receipts.append(r.receipt())
                     if r.outcome is AdmissionOutcome.ADMIT:
                         self._s.admitted.add(DedupeKey(r.platform_run_id, r.event_class, r.event_id))
             self._s.publishes.extend(publish_records(receipts, publishes))

@@ -13,7 +13,7 @@ from psycopg_pool import ConnectionPool
 
 from fp_adapters.postgres.base import NewFirst, PgStore
 from fp_core.offsets import OriginOffset
-from fp_core.receipts import PublishRecord, Receipt, publish_records, untold
+from fp_core.receipts import PublishRecord, Receipt, ReceiptRow, publish_records, untold
 
 RECEIPT_COLS = ("receipt_id, platform_run_id, scenario_run_id, event_class, event_id, event_type, outcome, "
                 "reason, detail, payload_hash, publish_state, pub_topic, pub_partition, pub_offset")
@@ -42,7 +42,7 @@ def _receipt(row: tuple[object, ...]) -> Receipt:
 WRITE_COLS = f"{RECEIPT_COLS}, claimant"
 
 
-def _row(r: Receipt, claimants: Set[str]) -> tuple[object, ...]:
+def _row(r: ReceiptRow, claimants: Set[str]) -> tuple[object, ...]:
     at = r.published_at
     return (r.receipt_id, r.platform_run_id, r.scenario_run_id, r.event_class, r.event_id, r.event_type,
             r.outcome.value, r.reason.value if r.reason else None, r.detail, r.payload_hash,
@@ -55,7 +55,7 @@ class PgReceiptLog(PgStore):
         super().__init__(pool)
         self._writes = NewFirst()
 
-    def append(self, receipts: Sequence[Receipt], publishes: Sequence[PublishRecord],
+    def append(self, receipts: Sequence[ReceiptRow], publishes: Sequence[PublishRecord],
                claimants: Set[str] = frozenset()) -> None:
         """COPY while batches are new (``NewFirst``); a batch whose receipt ids are already there (IG
         re-submitted after a crash) keeps the receipts written first and adds only the missing ones —
@@ -67,7 +67,7 @@ class PgReceiptLog(PgStore):
         self._writes.write(lambda: self._append(receipts, claimants, untold(receipts, publishes), fast=True),
                            skipping)
 
-    def _append(self, receipts: Sequence[Receipt], claimants: Set[str], publishes: Sequence[PublishRecord],
+    def _append(self, receipts: Sequence[ReceiptRow], claimants: Set[str], publishes: Sequence[PublishRecord],
                 fast: bool) -> int:
         """The receipts written (every one on the fast path, which fails whole on a known id)."""
         with self.tx() as conn, conn.cursor() as cur:

@@ -36,7 +36,7 @@ from fp_core.ports import (
     Tracer,
 )
 from fp_core.publish import settle
-from fp_core.receipts import AdmissionOutcome, PublishRecord, PublishState, QuarantineRecord, Receipt
+from fp_core.receipts import AdmissionOutcome, PublishRecord, PublishState, QuarantineRecord, Receipt, ReceiptRow
 
 
 class Share(NamedTuple):
@@ -73,12 +73,17 @@ class IngestionGate:
         ``share``: ``raws`` are one lane's share of the submission (``fp_core.lanes``), at those positions of
         it: their receipts are the ones the whole submission gives them, and their quarantined events go to
         an object of the lane's own."""
+        return [row.receipt() for row in self.admit(submission_id, raws, share)]
+
+    def admit(self, submission_id: str, raws: Sequence[bytes], share: Share | None = None) -> list[ReceiptRow]:
+        """``submit`` with the receipts as the plain data the receipt log was given (WSP and IG's lanes read
+        only what they tell; D66)."""
         with self.tracer.span("ig.batch", platform_run_id=self.pins.platform_run_id,
                               scenario_run_id=self.pins.scenario_run_id, submission_id=submission_id,
                               events=len(raws)):
             return self._submit(submission_id, raws, share)
 
-    def _submit(self, submission_id: str, raws: Sequence[bytes], share: Share | None) -> list[Receipt]:
+    def _submit(self, submission_id: str, raws: Sequence[bytes], share: Share | None) -> list[ReceiptRow]:
         run = self.pins.platform_run_id
         receipt_id_at = receipt_ids_of(run, submission_id)
         receipt_ids = [receipt_id_at(pos) for pos in (share.positions if share else range(len(raws)))]
@@ -88,7 +93,7 @@ class IngestionGate:
             if len(stored) == len(receipt_ids):
                 self.log.info("ig.resubmitted", platform_run_id=run, submission_id=submission_id,
                               receipts=len(stored))
-                return [stored[i] for i in receipt_ids]
+                return [ReceiptRow.of(stored[i]) for i in receipt_ids]
         screened = [screen(raw, self.pins, self.class_map) for raw in raws]
         paired = [(rid, s) for rid, s in zip(receipt_ids, screened, strict=True) if isinstance(s, Candidate)]
         candidates = [c for _rid, c in paired]
@@ -103,9 +108,9 @@ class IngestionGate:
             for v in to_publish])
         delivered = {id(v.candidate): d for v, d in zip(to_publish, deliveries, strict=True)}
 
-        receipts: list[Receipt] = []
+        receipts: list[ReceiptRow] = []
         publishes: list[PublishRecord] = []
-        quarantined: list[tuple[Receipt, bytes, str]] = []
+        quarantined: list[tuple[ReceiptRow, bytes, str]] = []
         for receipt_id, item in zip(receipt_ids, screened, strict=True):
             if isinstance(item, Rejection):
                 receipt = self._rejected(receipt_id, item)
@@ -131,14 +136,14 @@ class IngestionGate:
                              ambiguous=ambiguous)
         return receipts
 
-    def _rejected(self, receipt_id: str, r: Rejection) -> Receipt:
-        return Receipt(receipt_id=receipt_id, platform_run_id=self.pins.platform_run_id,
+    def _rejected(self, receipt_id: str, r: Rejection) -> ReceiptRow:
+        return ReceiptRow(receipt_id=receipt_id, platform_run_id=self.pins.platform_run_id,
                        scenario_run_id=self.pins.scenario_run_id, event_class=r.event_class,
                        event_id=r.event_id, event_type=r.event_type[:128], outcome=AdmissionOutcome.QUARANTINE,
                        reason=r.reason, detail=r.detail[:500], payload_hash=r.payload_hash)
 
     def _judged(self, receipt_id: str, v: Verdict, delivery: Delivery | None
-                ) -> tuple[Receipt, PublishRecord | None]:
+                ) -> tuple[ReceiptRow, PublishRecord | None]:
         c: Candidate = v.candidate
         publish: PublishRecord | None = None
         state = None
@@ -149,14 +154,14 @@ class IngestionGate:
                     platform_run_id=c.key.platform_run_id, event_class=c.key.event_class, event_id=c.key.event_id,
                     state=state, published_at=delivery.origin, error=(delivery.error or "")[:300])
         detail = "payload_hash differs from the first admission; first admission kept" if v.reason else ""
-        receipt = Receipt(
+        receipt = ReceiptRow(
             receipt_id=receipt_id, platform_run_id=c.key.platform_run_id, scenario_run_id=self.pins.scenario_run_id,
             event_class=c.key.event_class, event_id=c.key.event_id, event_type=c.event_type,
             outcome=v.outcome, reason=v.reason, detail=detail, payload_hash=c.payload_hash, publish_state=state,
             published_at=delivery.origin if delivery else None)
         return receipt, publish
 
-    def _quarantine(self, submission_id: str, items: list[tuple[Receipt, bytes, str]]) -> None:
+    def _quarantine(self, submission_id: str, items: list[tuple[ReceiptRow, bytes, str]]) -> None:
         run = self.pins.platform_run_id
         key = quarantine_key(run, submission_id)
         lines = [json.dumps({"receipt_id": r.receipt_id, "reason": r.reason, "detail": detail,

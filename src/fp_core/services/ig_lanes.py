@@ -46,7 +46,7 @@ class LanedGate:
             raise ValueError(f"remotes: {len(self.remotes)} for {self.router.lanes} lanes (one fewer expected)")
 
     def submit(self, submission_id: str, raws: Sequence[bytes]) -> list[Told]:
-        """One answer per event, in order: lane 0's (and any lane admitted here) are its receipts, another
+        """One answer per event, in order: lane 0's (and any lane admitted here) are its receipt rows, another
         lane's are its ``Outcome`` s (its receipts are in the receipt log)."""
         shares: list[list[int]] = [[] for _ in range(self.router.lanes)]
         for position, lane in enumerate(self.router.route(raws)):
@@ -54,8 +54,10 @@ class LanedGate:
         out: list[Told | None] = [None] * len(raws)
 
         def admit_here(lane: int) -> None:
-            self._place(out, shares[lane], self.local.submit(
-                submission_id, [raws[p] for p in shares[lane]], Share(lane, shares[lane])))
+            # One lane: the submission whole, as the gate alone admits it (its quarantine object unsuffixed).
+            self._place(out, shares[lane], self.local.admit(
+                submission_id, [raws[p] for p in shares[lane]],
+                Share(lane, shares[lane]) if self.router.lanes > 1 else None))
 
         sent = [lane for lane in range(1, self.router.lanes) if shares[lane] and self._send(
             lane, submission_id, shares[lane], raws)]
