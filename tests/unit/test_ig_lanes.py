@@ -9,7 +9,8 @@ import itertools
 import json
 import random
 import zlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 import pytest
 
@@ -114,6 +115,19 @@ def state(container: Platform, submissions: list[list[bytes]]) -> tuple[dict[str
     return receipts, bus, quarantine
 
 
+@contextmanager
+def two_platforms() -> Iterator[tuple[Platform, Platform]]:
+    """One gate's platform and the laned gate's, each on in-memory state of its own."""
+    one, many = memory_container(), memory_container()
+    for c in (one, many):
+        c.init_resources()
+    try:
+        yield one, many
+    finally:
+        for c in (one, many):
+            c.shutdown_resources()
+
+
 def answers(told: Sequence[Told]) -> list[tuple[str, str | None]]:
     return [(t.outcome.value, t.publish_state.value if t.publish_state else None) for t in told]
 
@@ -156,10 +170,7 @@ def test_routing_follows_the_partition_and_keeps_a_tuples_copies_together() -> N
 @pytest.mark.parametrize("lanes", [2, 3])
 def test_lanes_give_the_receipts_quarantine_and_partition_order_of_one_gate(lanes: int) -> None:
     submissions = mix(lanes)
-    one, many = memory_container(), memory_container()
-    for c in (one, many):
-        c.init_resources()
-    try:
+    with two_platforms() as (one, many):
         single = one.gate(PINS)
         gate, _remotes = laned(many, lanes)
         for i, batch in enumerate(submissions):
@@ -168,19 +179,13 @@ def test_lanes_give_the_receipts_quarantine_and_partition_order_of_one_gate(lane
         assert (receipts_one, bus_one, quarantine_one) == state(many, submissions)
         outcomes = {r.outcome.value for r in receipts_one.values()}
         assert outcomes == {"ADMIT", "DUPLICATE", "ANOMALY", "QUARANTINE"}
-    finally:
-        for c in (one, many):
-            c.shutdown_resources()
 
 
 def test_one_lane_is_the_gate_alone_answering_with_rows_that_are_its_receipts() -> None:
     """WSP's ingress for one lane (D66): the gate's receipt rows, each the receipt the gate's ``submit`` gives,
     and the same stores, bus and quarantine objects (the submission's own, no lane suffix)."""
     submissions = mix(1)
-    one, many = memory_container(), memory_container()
-    for c in (one, many):
-        c.init_resources()
-    try:
+    with two_platforms() as (one, many):
         single = one.gate(PINS)
         gate, remotes = laned(many, 1)
         assert remotes == []
@@ -191,17 +196,11 @@ def test_one_lane_is_the_gate_alone_answering_with_rows_that_are_its_receipts() 
         assert state(one, submissions) == state(many, submissions)
         keys = [sorted(r.object_key for r in c.adapters.substrate().quarantine.values()) for c in (one, many)]
         assert keys[0] == keys[1] and keys[0]
-    finally:
-        for c in (one, many):
-            c.shutdown_resources()
 
 
 def test_a_lost_lane_is_admitted_here_and_a_transient_failure_is_retried_to_the_same_answers() -> None:
     submissions = mix(9)
-    one, many = memory_container(), memory_container()
-    for c in (one, many):
-        c.init_resources()
-    try:
+    with two_platforms() as (one, many):
         single = one.gate(PINS)
         expected = [answers(single.submit(f"s{i}", batch)) for i, batch in enumerate(submissions)]
         gate, [remote] = laned(many, 2)
@@ -217,6 +216,3 @@ def test_a_lost_lane_is_admitted_here_and_a_transient_failure_is_retried_to_the_
         assert got == expected
         assert gate.remotes == [None] and remote.shares == 4  # lost at its fourth share: the rest here
         assert state(one, submissions) == state(many, submissions)
-    finally:
-        for c in (one, many):
-            c.shutdown_resources()

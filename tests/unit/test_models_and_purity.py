@@ -73,6 +73,7 @@ def test_a_receipt_row_is_its_receipt_and_is_validated_where_it_becomes_one() ->
     receipt = Receipt(receipt_id="r1", platform_run_id="pr", scenario_run_id="sr", event_class="c", event_id="e",
                       event_type="t", outcome=AdmissionOutcome.ADMIT, payload_hash="0" * 64,
                       publish_state=PublishState.PUBLISHED, published_at=OriginOffset("t", 2, 9))
+    assert ReceiptRow.__struct_fields__ == tuple(Receipt.model_fields), "the two forms of one record drifted apart"
     row = ReceiptRow.of(receipt)
     assert row.receipt() == receipt and ReceiptRow.of(row.receipt()) == row
     with pytest.raises(ValidationError, match="receipt_id"):
