@@ -132,9 +132,9 @@ class ReceiptLogContract(PortContract):
 
         def receipt(rid: str, key: DedupeKey, outcome: AdmissionOutcome, published: bool) -> ReceiptRow:
             return ReceiptRow(receipt_id=rid, platform_run_id=run, scenario_run_id="sr", event_class=key.event_class,
-                           event_id=key.event_id, event_type="transaction_event", outcome=outcome,
-                           payload_hash="h", publish_state=PublishState.PUBLISHED if published else None,
-                           published_at=at if published else None)
+                              event_id=key.event_id, event_type="transaction_event", outcome=outcome,
+                              payload_hash="h", publish_state=PublishState.PUBLISHED if published else None,
+                              published_at=at if published else None)
 
         claims = index.claim({e1: Sighting("h", "r1"), e2: Sighting("h", "r2"), e3: Sighting("h", "r3-lost")})
         assert all(c.claimed_now for c in claims.values()), claims

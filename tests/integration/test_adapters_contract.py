@@ -105,8 +105,8 @@ def test_a_receipt_that_tells_its_publish_is_its_record_and_every_other_attempt_
 
     def receipt(rid: str, eid: str, state: PublishState, where: OriginOffset | None) -> ReceiptRow:
         return ReceiptRow(receipt_id=rid, platform_run_id=run, scenario_run_id="sr", event_class="traffic",
-                       event_id=eid, event_type="t", outcome=AdmissionOutcome.ADMIT, payload_hash="h",
-                       publish_state=state, published_at=where)
+                          event_id=eid, event_type="t", outcome=AdmissionOutcome.ADMIT, payload_hash="h",
+                          publish_state=state, published_at=where)
 
     def publish(eid: str, state: PublishState, where: OriginOffset | None, error: str = "") -> PublishRecord:
         return PublishRecord(platform_run_id=run, event_class="traffic", event_id=eid, state=state,

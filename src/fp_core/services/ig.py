@@ -138,9 +138,9 @@ class IngestionGate:
 
     def _rejected(self, receipt_id: str, r: Rejection) -> ReceiptRow:
         return ReceiptRow(receipt_id=receipt_id, platform_run_id=self.pins.platform_run_id,
-                       scenario_run_id=self.pins.scenario_run_id, event_class=r.event_class,
-                       event_id=r.event_id, event_type=r.event_type[:128], outcome=AdmissionOutcome.QUARANTINE,
-                       reason=r.reason, detail=r.detail[:500], payload_hash=r.payload_hash)
+                          scenario_run_id=self.pins.scenario_run_id, event_class=r.event_class,
+                          event_id=r.event_id, event_type=r.event_type[:128], outcome=AdmissionOutcome.QUARANTINE,
+                          reason=r.reason, detail=r.detail[:500], payload_hash=r.payload_hash)
 
     def _judged(self, receipt_id: str, v: Verdict, delivery: Delivery | None
                 ) -> tuple[ReceiptRow, PublishRecord | None]:
