@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import heapq
 import random
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
+
+import msgspec
+import orjson
 
 from fp_core.canonical import short_digest
 
@@ -23,21 +26,55 @@ STREAM_RANK = {"arrival_event": 0, "arrival_entities": 1, "flow_anchor": 2, "tra
 DAY_MS = 86_400_000
 
 
-@dataclass(frozen=True, slots=True)
-class StreamRow:
-    """One row of the time-sorted ``stream_view``."""
+class SealedPayload(Mapping[str, Any]):
+    """A payload as the sealed stream_view holds it: its JSON bytes, decoded only if something reads it.
+
+    WSP splices these bytes into the envelope as they are (a drill that reshapes a payload gives its row a
+    new ``dict``), so a row streamed unchanged is not decoded and re-encoded. Immutable: the bytes and the
+    mapping cannot disagree."""
+
+    __slots__ = ("_decoded", "json")
+
+    def __init__(self, json: bytes) -> None:
+        self.json = json
+        self._decoded: dict[str, Any] | None = None
+
+    def _mapping(self) -> dict[str, Any]:
+        if self._decoded is None:
+            value = orjson.loads(self.json)
+            if not isinstance(value, dict):
+                raise ValueError(f"payload: a JSON object expected, not {type(value).__name__}")
+            self._decoded = value
+        return self._decoded
+
+    def __getitem__(self, key: str) -> Any:
+        return self._mapping()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._mapping())
+
+    def __len__(self) -> int:
+        return len(self._mapping())
+
+    def __repr__(self) -> str:
+        return f"SealedPayload({self.json!r})"
+
+
+class StreamRow(msgspec.Struct, frozen=True, gc=False):
+    """One row of the time-sorted ``stream_view``: a generated payload is a ``dict``, a read one a
+    ``SealedPayload``. Plain data (WSP reads one per event); ``msgspec.structs.replace`` gives a changed copy."""
 
     event_type: str
     natural_key: str
     ts_ms: int
-    payload: dict[str, Any]
+    payload: Mapping[str, Any]
 
     def sort_key(self) -> tuple[int, int, str]:
         return (self.ts_ms, STREAM_RANK.get(self.event_type, 9), self.natural_key)
 
     def to_json(self) -> dict[str, Any]:
         return {"event_type": self.event_type, "natural_key": self.natural_key, "ts_ms": self.ts_ms,
-                "payload": self.payload}
+                "payload": dict(self.payload)}
 
 
 @dataclass(frozen=True, slots=True)

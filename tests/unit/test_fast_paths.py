@@ -5,6 +5,7 @@ is off) gives the same Candidate or Rejection as ``screen_reference`` on every i
 from __future__ import annotations
 
 import json
+from collections import Counter
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -13,12 +14,18 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import Field
 
+from fp_adapters.memory.stores import MemObjectStore
+from fp_adapters.memory.substrate import MemorySubstrate
 from fp_core.admission import Candidate, _fast_candidate, _mirror, screen, screen_reference
 from fp_core.envelope import iso_utc
+from fp_core.errors import InvalidInput
 from fp_core.event_class import FRAUD_CLASS_MAP
+from fp_core.identity import payload_hash
 from fp_core.model import FrozenModel
-from fp_core.services.wsp import Encoder
-from fp_core.world import StreamRow, generate_world
+from fp_core.receipts import AdmissionOutcome, Outcome, PublishState
+from fp_core.services.sr import seal_world
+from fp_core.services.wsp import Encoder, Outgoing, StreamReport, read_stream_view
+from fp_core.world import SealedPayload, StreamRow, generate_world
 from tests.unit.test_admission import PINS, envelope
 
 GOOD: dict[str, Any] = json.loads(envelope())
@@ -116,3 +123,71 @@ def test_the_mirror_checks_each_text_value_against_its_own_pattern() -> None:
 def test_iso_utc_is_isoformat_at_millisecond_precision(ts_ms: int) -> None:
     reference = datetime.fromtimestamp(ts_ms / 1000, tz=UTC).isoformat(timespec="milliseconds")
     assert iso_utc(ts_ms) == reference
+
+
+def test_a_sealed_view_streams_the_bytes_its_decoded_rows_would() -> None:
+    """WSP splices each sealed payload as it was sealed; for the world's rows those are the very bytes the
+    decoded payload would encode to, so every envelope is unchanged."""
+    objects = MemObjectStore(MemorySubstrate(), "sealed-view")
+    manifest = seal_world(objects, 3, 2000, part_rows=700)
+    read = list(read_stream_view(objects, manifest.stream_view_keys()))
+    assert len(read) == 2000 and all(type(r.payload) is SealedPayload for r in read)
+    assert read == ROWS_2000  # a sealed payload is the mapping it holds
+    encode = Encoder(PINS, FRAUD_CLASS_MAP)
+    assert [encode(r) for r in read] == [encode(StreamRow(r.event_type, r.natural_key, r.ts_ms, dict(r.payload)))
+                                         for r in read]
+
+
+ROWS_2000 = [r for r in generate_world(3, 2000) if isinstance(r, StreamRow)]
+PAYLOAD_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(-2**63, 2**63 - 1) | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(), lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3),
+    max_leaves=8)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.dictionaries(st.text(max_size=6), PAYLOAD_VALUES, max_size=6))
+def test_a_spliced_payload_parses_and_hashes_as_the_encoded_one(payload: dict[str, Any]) -> None:
+    """Any payload, sealed as SR seals it (sorted keys, ASCII escapes): the envelope with the sealed bytes
+    spliced in carries the same payload, with the same payload_hash, as the one with the payload encoded."""
+    row = StreamRow("transaction", "t1", 1_767_225_600_000, payload)
+    line = json.dumps(row.to_json(), sort_keys=True, separators=(",", ":")).encode()
+    objects = MemObjectStore(MemorySubstrate(), "any-payload")
+    objects.put("view", line + b"\n")
+    (read,) = read_stream_view(objects, ["view"])
+    encode = Encoder(PINS, FRAUD_CLASS_MAP)
+    spliced, encoded = json.loads(encode(read).raw)["payload"], json.loads(encode(row).raw)["payload"]
+    assert spliced == encoded == dict(read.payload) == payload
+    assert payload_hash(spliced) == payload_hash(encoded)
+
+
+@pytest.mark.parametrize(("line", "problem"), [
+    (b'{"event_type":"transaction","natural_key":"t1","payload":{}}', "ts_ms"),
+    (b'{"event_type":"transaction","natural_key":"t1","ts_ms":"soon","payload":{}}', "ts_ms"),
+    (b'{"event_type":"transaction", not json', "JSON"),
+])
+def test_a_line_of_the_view_that_is_not_a_row_is_named(line: bytes, problem: str) -> None:
+    objects = MemObjectStore(MemorySubstrate(), "bad-view")
+    objects.put("view/part-00000.jsonl", b'{"event_type":"transaction","natural_key":"t0","ts_ms":1,"payload":{}}\n'
+                + line + b"\n")
+    with pytest.raises(InvalidInput, match=rf"stream_view view/part-00000.jsonl line 2: .*{problem}"):
+        list(read_stream_view(objects, ["view/part-00000.jsonl"]))
+
+
+def test_a_sealed_payload_that_is_not_an_object_says_so_when_read() -> None:
+    assert SealedPayload(b'{"a":1}')["a"] == 1 and len(SealedPayload(b"{}")) == 0
+    with pytest.raises(ValueError, match="payload: a JSON object expected, not list"):
+        SealedPayload(b"[1]")["a"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["traffic_fraud", "context_flow_anchor", "unclassified"]),
+                          st.sampled_from(list(AdmissionOutcome)),
+                          st.sampled_from([None, *PublishState])), max_size=40), st.booleans())
+def test_a_report_counts_a_round_as_event_by_event_counting_would(
+        events: list[tuple[str, AdmissionOutcome, PublishState | None]], again: bool) -> None:
+    report = StreamReport()
+    report.count([Outgoing(cls, b"") for cls, _, _ in events], [Outcome(o, s) for _, o, s in events], again)
+    assert report.sent_by_class == dict(Counter(cls for cls, _, _ in events))
+    assert report.outcomes == dict(Counter(o.value for _, o, _ in events))
+    assert report.republished == (sum(s is PublishState.PUBLISHED for _, _, s in events) if again else 0)

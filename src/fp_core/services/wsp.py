@@ -6,25 +6,29 @@ resolved by re-submitting the same events, which IG turns into an idempotent re-
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import islice
+from operator import attrgetter
 from typing import Any, Protocol
 
+import msgspec
 import orjson
 
 from fp_core import topics
 from fp_core.envelope import EVENT_SCHEMA_VERSION, iso_utc
-from fp_core.errors import TransientError
+from fp_core.errors import InvalidInput, TransientError
 from fp_core.event_class import EventClass
 from fp_core.identity import derive_id, event_ids
 from fp_core.pins import ContextPins
 from fp_core.ports import Clock, Log, ObjectStore
-from fp_core.receipts import UNCLASSIFIED, PublishState, Told
+from fp_core.receipts import UNCLASSIFIED, AdmissionOutcome, PublishState, Told
 from fp_core.retry import RetryPolicy
 from fp_core.services.consuming import OffsetProbe
 from fp_core.services.control import ReadySignal, StreamComplete, anomaly_fact, encode_positions
 from fp_core.services.facts import FactLog
-from fp_core.world import StreamRow
+from fp_core.world import SealedPayload, StreamRow
 
 PRODUCER = "wsp"
 
@@ -47,19 +51,53 @@ class StreamReport:
     def sent(self) -> int:
         return sum(self.sent_by_class.values())
 
+    def count(self, sent: Sequence[Outgoing], told: Sequence[Told], again: bool) -> None:
+        """Add one submission round: ``sent[i]`` was answered ``told[i]``; ``again``: a round re-submitting
+        what came back AMBIGUOUS (its PUBLISHED answers are re-publishes). Counted in C (a Counter over the
+        classes, ``list.count`` per enum member), not per event in Python."""
+        for cls, n in Counter(map(_event_class, sent)).items():
+            self.sent_by_class[cls] = self.sent_by_class.get(cls, 0) + n
+        outcomes = list(map(_outcome, told))
+        for outcome in AdmissionOutcome:
+            if n := outcomes.count(outcome):
+                self.outcomes[outcome.value] = self.outcomes.get(outcome.value, 0) + n
+        if again:
+            self.republished += list(map(_publish_state, told)).count(PublishState.PUBLISHED)
+
+
+_event_class = attrgetter("event_class")
+_outcome = attrgetter("outcome")
+_publish_state = attrgetter("publish_state")
+
+
+class _ViewLine(msgspec.Struct, gc=False):
+    """A stream_view line as read: its payload left as the bytes it was sealed as (any other field ignored)."""
+
+    event_type: str
+    natural_key: str
+    ts_ms: int
+    payload: msgspec.Raw
+
+
+_decode_view_line = msgspec.json.Decoder(_ViewLine).decode
+
 
 def read_stream_view(objects: ObjectStore, keys: Sequence[str]) -> Iterator[StreamRow]:
-    """Rows of the sealed stream_view, part by part (one part in memory at a time)."""
+    """Rows of the sealed stream_view, part by part (one part in memory at a time); a payload stays the bytes
+    it was sealed as (``SealedPayload``). A line that is not a row raises InvalidInput naming it."""
     for key in keys:
-        for line in objects.get(key).splitlines():
+        for number, line in enumerate(objects.get(key).splitlines(), start=1):
             if line:
-                d = orjson.loads(line)
-                yield StreamRow(d["event_type"], d["natural_key"], d["ts_ms"], d["payload"])
+                try:
+                    v = _decode_view_line(line)
+                except msgspec.MsgspecError as exc:
+                    raise InvalidInput(f"stream_view {key} line {number}: {exc}") from None
+                yield StreamRow(v.event_type, v.natural_key, v.ts_ms, SealedPayload(bytes(v.payload)))
 
 
-@dataclass(frozen=True, slots=True)
-class Outgoing:
-    """One event as WSP hands it to IG: its class (for reconciliation) and its raw bytes."""
+class Outgoing(msgspec.Struct, frozen=True, gc=False):
+    """One event as WSP hands it to IG: its class (for reconciliation) and its raw bytes (plain data: one per
+    event)."""
 
     event_class: str
     raw: bytes
@@ -88,11 +126,13 @@ class Encoder:
                  pins_json: Mapping[str, Any] | None = None) -> bytes:
         # Compact UTF-8 JSON (orjson), the envelope's fields in a fixed order: the constant parts are encoded
         # once and each event's values spliced between them, the bytes orjson gives for the whole dict at
-        # half the cost. IG hashes the parsed payload canonically, so the raw form decides nothing.
+        # half the cost. A sealed payload is spliced as sealed (compact, sorted keys: the bytes orjson gives
+        # it). IG hashes the parsed payload canonically, so the raw form decides nothing.
+        body = payload.json if type(payload) is SealedPayload else orjson.dumps(payload)
         return b"".join((b'{"event_id":', orjson.dumps(event_id), b',"event_type":', orjson.dumps(event_type),
                          b',"ts_utc":"', iso_utc(ts_ms).encode(), b'","pins":',  # digits and ASCII signs
                          self._pins_bytes if pins_json is None else orjson.dumps(pins_json),
-                         b',"payload":', orjson.dumps(payload), _ENVELOPE_TAIL))
+                         b',"payload":', body, _ENVELOPE_TAIL))
 
     def __call__(self, row: StreamRow) -> Outgoing:
         return Outgoing(self.class_of(row.event_type),
@@ -150,25 +190,18 @@ class WorldStreamer:
     def _stream(self, ingress: Ingress, pins: ContextPins, items: Iterator[Outgoing], batch_size: int,
                 rate: float | None) -> StreamReport:
         report = StreamReport()
-        batch: list[tuple[str, bytes]] = []
         started = self.clock.monotonic()
         offered = 0
-        for item in items:
-            batch.append((item.event_class, item.raw))
-            if len(batch) >= batch_size:
-                self._submit(ingress, pins, batch, report)
-                offered += len(batch)
-                batch = []
-                if rate:
-                    self.clock.sleep(max(0.0, started + offered / rate - self.clock.monotonic()))
-        if batch:
+        while batch := list(islice(items, batch_size)):
             self._submit(ingress, pins, batch, report)
+            offered += len(batch)
+            if rate and len(batch) == batch_size:
+                self.clock.sleep(max(0.0, started + offered / rate - self.clock.monotonic()))
         self.log.info("wsp.streamed", platform_run_id=pins.platform_run_id,
                       scenario_run_id=pins.scenario_run_id, sent=report.sent, submissions=report.submissions)
         return report
 
-    def _submit(self, ingress: Ingress, pins: ContextPins, batch: list[tuple[str, bytes]], report: StreamReport
-                ) -> None:
+    def _submit(self, ingress: Ingress, pins: ContextPins, batch: list[Outgoing], report: StreamReport) -> None:
         """Submit one chunk; every submission that returns receipts counts as sent (so reconciliation
         sees re-submissions as the extra DUPLICATE receipts they produce).
 
@@ -182,23 +215,20 @@ class WorldStreamer:
         for attempt in self.retry.attempts_on(self.clock):
             submission_id = derive_id("submission", pins.platform_run_id, chunk, rounds)
             try:
-                receipts = ingress.submit(submission_id, [raw for _cls, raw in pending])
+                receipts = ingress.submit(submission_id, [item.raw for item in pending])
             except TransientError as exc:
                 report.retries += 1
                 self.log.warning("wsp.retry", platform_run_id=pins.platform_run_id,
                                  scenario_run_id=pins.scenario_run_id, submission=chunk, attempt=attempt,
                                  error=str(exc)[:300])
                 continue
-            for (cls, _raw), r in zip(pending, receipts, strict=True):
-                report.sent_by_class[cls] = report.sent_by_class.get(cls, 0) + 1
-                report.outcomes[r.outcome.value] = report.outcomes.get(r.outcome.value, 0) + 1
-                if rounds and r.publish_state is PublishState.PUBLISHED:
-                    report.republished += 1
-            ambiguous = [item for item, r in zip(pending, receipts, strict=True)
-                         if r.publish_state is PublishState.AMBIGUOUS]
-            if not ambiguous:
+            if len(receipts) != len(pending):
+                raise RuntimeError(f"submission {submission_id}: {len(receipts)} answers for {len(pending)} events")
+            report.count(pending, receipts, rounds > 0)
+            states = list(map(_publish_state, receipts))
+            if PublishState.AMBIGUOUS not in states:
                 return
-            pending = ambiguous
+            pending = [item for item, state in zip(pending, states, strict=True) if state is PublishState.AMBIGUOUS]
             rounds += 1
             report.retries += 1
         raise TransientError(f"wsp submission {chunk} still unresolved after {self.retry.attempts} attempts")
