@@ -33,15 +33,20 @@ class SealedPayload(Mapping[str, Any]):
     new ``dict``), so a row streamed unchanged is not decoded and re-encoded. Immutable: the bytes and the
     mapping cannot disagree."""
 
-    __slots__ = ("_decoded", "json")
+    __slots__ = ("_decoded", "_json")
 
     def __init__(self, json: bytes) -> None:
-        self.json = json
+        self._json = json
         self._decoded: dict[str, Any] | None = None
+
+    @property
+    def json(self) -> bytes:
+        """The sealed bytes (read-only)."""
+        return self._json
 
     def _mapping(self) -> dict[str, Any]:
         if self._decoded is None:
-            value = orjson.loads(self.json)
+            value = orjson.loads(self._json)
             if not isinstance(value, dict):
                 raise ValueError(f"payload: a JSON object expected, not {type(value).__name__}")
             self._decoded = value
@@ -57,7 +62,7 @@ class SealedPayload(Mapping[str, Any]):
         return len(self._mapping())
 
     def __repr__(self) -> str:
-        return f"SealedPayload({self.json!r})"
+        return f"SealedPayload({self._json!r})"
 
 
 class StreamRow(msgspec.Struct, frozen=True, gc=False):

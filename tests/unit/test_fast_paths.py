@@ -1,6 +1,7 @@
 """The hot paths' fast forms agree with their references: ``screen`` (msgspec first, pydantic when anything
 is off) gives the same Candidate or Rejection as ``screen_reference`` on every input, and the cached
-``iso_utc`` the same text as ``datetime.isoformat``."""
+``iso_utc`` the same text as ``datetime.isoformat``; WSP's spliced sealed payloads give the envelopes (or, for
+any payload, the parsed payload and its hash) that encoding the decoded payload gives."""
 
 from __future__ import annotations
 
@@ -176,6 +177,8 @@ def test_a_line_of_the_view_that_is_not_a_row_is_named(line: bytes, problem: str
 
 def test_a_sealed_payload_that_is_not_an_object_says_so_when_read() -> None:
     assert SealedPayload(b'{"a":1}')["a"] == 1 and len(SealedPayload(b"{}")) == 0
+    with pytest.raises(AttributeError):
+        SealedPayload(b"{}").json = b"[]"  # type: ignore[misc]
     with pytest.raises(ValueError, match="payload: a JSON object expected, not list"):
         SealedPayload(b"[1]")["a"]
 

@@ -126,8 +126,9 @@ class Encoder:
                  pins_json: Mapping[str, Any] | None = None) -> bytes:
         # Compact UTF-8 JSON (orjson), the envelope's fields in a fixed order: the constant parts are encoded
         # once and each event's values spliced between them, the bytes orjson gives for the whole dict at
-        # half the cost. A sealed payload is spliced as sealed (compact, sorted keys: the bytes orjson gives
-        # it). IG hashes the parsed payload canonically, so the raw form decides nothing.
+        # half the cost. A sealed payload is spliced as sealed: for the world's rows, the very bytes orjson
+        # gives the decoded payload (a unit test holds every envelope equal); for any payload, the same payload
+        # once parsed. IG hashes the parsed payload canonically, so the raw form decides nothing.
         body = payload.json if type(payload) is SealedPayload else orjson.dumps(payload)
         return b"".join((b'{"event_id":', orjson.dumps(event_id), b',"event_type":', orjson.dumps(event_type),
                          b',"ts_utc":"', iso_utc(ts_ms).encode(), b'","pins":',  # digits and ASCII signs
