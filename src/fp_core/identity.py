@@ -48,10 +48,10 @@ def unit_separated(values: Sequence[str], what: str = "values") -> str:
 def _id_text(kind: str, parts: tuple[str | int, ...], leading: bool = True) -> bytes:
     """The bytes an id hashes: ``kind`` (when ``leading``) and ``parts``, unit-separated, as UTF-8
     (surrogatepass: a lone surrogate, which JSON's \\ud800 escapes can produce, still hashes)."""
-    # unit_separated's check, inline: WSP derives an event id per event, and the calls cost more than the hash.
-    text = ID_SEPARATOR.join(map(str, (kind, *parts) if leading else parts))
-    if text.count(ID_SEPARATOR) != len(parts) - (not leading):
-        raise ValueError(f"identifier parts of {kind!r} must not contain the unit separator")
+    try:
+        text = unit_separated([kind, *map(str, parts)] if leading else [*map(str, parts)])
+    except ValueError:  # the message names the kind, built only when it is needed
+        raise ValueError(f"identifier parts of {kind!r} must not contain the unit separator") from None
     return text.encode("utf-8", "surrogatepass")
 
 

@@ -35,6 +35,11 @@ def _parts(items: Iterator[bytes], part_rows: int) -> Iterator[list[bytes]]:
         yield part
 
 
+def stream_view_line(row: StreamRow) -> bytes:
+    """A row as the sealed stream_view holds it: compact JSON, keys sorted (``read_stream_view`` reads it)."""
+    return json.dumps(row.to_json(), sort_keys=True, separators=(",", ":")).encode()
+
+
 def seal_world(objects: ObjectStore, seed: int, events: int, part_rows: int = PART_ROWS) -> OracleManifest:
     """Generate the world and write it as sealed outputs; an already sealed scenario is reused as is."""
     scenario = scenario_run_id_for(seed, events)
@@ -52,7 +57,7 @@ def seal_world(objects: ObjectStore, seed: int, events: int, part_rows: int = PA
                 continue
             assert isinstance(item, StreamRow)
             counts[item.event_type] = counts.get(item.event_type, 0) + 1
-            yield json.dumps(item.to_json(), sort_keys=True, separators=(",", ":")).encode()
+            yield stream_view_line(item)
 
     for n, part in enumerate(_parts(rows(), part_rows)):
         written.append(_write(objects, f"{root}/stream_view/part-{n:05d}.jsonl", part, "stream_view"))
